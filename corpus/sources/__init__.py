@@ -1,0 +1,31 @@
+"""Stage 1 readers: one module per input kind; each turns a file into Documents (and counted Rejections)."""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Callable, Iterator
+
+from corpus.document import Document, Rejection
+from corpus.sources.base import ReadContext, relative_name
+from corpus.sources.books import read_book, read_text
+from corpus.sources.tabular import read_jsonl, read_parquet
+from corpus.sources.wet import read_wet
+
+Reader = Callable[[BinaryIO, ReadContext], Iterator[Document | Rejection]]
+
+READERS: dict[str, Reader] = {
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
+    "wet": read_wet,
+    "books": read_book,
+    "text": read_text,
+}
+
+
+def reader_for(kind: str) -> Reader:
+    try:
+        return READERS[kind]
+    except KeyError:
+        raise NotImplementedError(f"source kind {kind!r} has no reader yet") from None
+
+
+__all__ = ["READERS", "ReadContext", "Reader", "reader_for", "relative_name"]

@@ -1,0 +1,81 @@
+"""Generic `jsonl` (optionally .gz/.bz2/.xz) and `parquet` sources: one document per row with a text column."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, BinaryIO, Iterator
+
+from corpus.document import Document, Rejection
+from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document, open_decompressed
+
+
+def _row_to_document(row: dict[str, Any], ctx: ReadContext, index: int, offset: int | str
+                     ) -> Document | Rejection:
+    text = row.get(ctx.text_field)
+    if not isinstance(text, str):
+        return ctx.error("missing_text", offset, f"row has no string field {ctx.text_field!r}")
+    if len(text) > ctx.max_doc_bytes:   # cheap pre-check in characters; bytes checked below
+        return ctx.error("doc_too_large", offset, f"{len(text)} characters", n_bytes=len(text.encode()))
+    n_bytes = len(text.encode("utf-8", errors="replace"))
+    if n_bytes > ctx.max_doc_bytes:
+        return ctx.error("doc_too_large", offset, f"{n_bytes} bytes", n_bytes=n_bytes)
+    key: str | int = index
+    if ctx.id_field and row.get(ctx.id_field) not in (None, ""):
+        key = str(row[ctx.id_field])
+    def opt(field: str | None) -> str | None:
+        value = row.get(field) if field else None
+        return str(value) if value not in (None, "") else None
+    return make_document(ctx, key, text, url=opt(ctx.url_field), title=opt(ctx.title_field))
+
+
+def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
+    """One JSON object per line; a malformed line is a counted rejection and reading goes on."""
+    f = open_decompressed(stream, ctx.path)
+    offset = 0
+    index = 0
+    try:
+        for raw in f:
+            line_offset = offset
+            offset += len(raw)
+            if not raw.strip():
+                continue
+            index += 1
+            if len(raw) > ctx.max_doc_bytes * 2:   # JSON escaping can double the size of the text it holds
+                yield ctx.error("doc_too_large", line_offset, f"line of {len(raw)} bytes", n_bytes=len(raw))
+                continue
+            try:
+                row = json.loads(decode_utf8(raw))
+            except json.JSONDecodeError as exc:
+                yield ctx.error("malformed_json", line_offset, str(exc), n_bytes=len(raw))
+                continue
+            if not isinstance(row, dict):
+                yield ctx.error("malformed_json", line_offset, "line is not a JSON object", n_bytes=len(raw))
+                continue
+            yield _row_to_document(row, ctx, index, line_offset)
+    except DECOMPRESSION_ERRORS as exc:
+        yield ctx.error("corrupt_archive", offset, f"{type(exc).__name__}: {exc}")
+
+
+def read_parquet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
+    """Row by row through record batches, so a large file never sits in memory whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(stream)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        yield ctx.error("corrupt_file", 0, f"not a readable Parquet file: {exc}")
+        return
+    if ctx.text_field not in pf.schema_arrow.names:
+        yield ctx.error("missing_text", 0, f"no column {ctx.text_field!r} (columns: {pf.schema_arrow.names})")
+        return
+    wanted = [c for c in (ctx.text_field, ctx.id_field, ctx.url_field, ctx.title_field)
+              if c and c in pf.schema_arrow.names]
+    index = 0
+    try:
+        for batch in pf.iter_batches(columns=wanted, batch_size=1024):
+            for row in batch.to_pylist():
+                index += 1
+                yield _row_to_document(row, ctx, index, f"row{index}")
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        yield ctx.error("corrupt_file", f"row{index}", f"{type(exc).__name__}: {exc}")

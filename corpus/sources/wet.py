@@ -1,0 +1,28 @@
+"""Common Crawl WET files: `conversion` records hold the page's extracted plain text (UTF-8)."""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator
+
+from corpus.document import Document, Rejection
+from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document, open_decompressed
+from corpus.sources.warc_records import RecordError, iter_warc_records
+
+
+def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
+    f = open_decompressed(stream, ctx.path)
+    index = 0
+    try:
+        for rec in iter_warc_records(f):
+            if isinstance(rec, RecordError):
+                yield ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
+                continue
+            if rec.type != "conversion":
+                continue   # warcinfo/metadata records carry no document
+            index += 1
+            if len(rec.body) > ctx.max_doc_bytes:
+                yield ctx.error("doc_too_large", rec.offset, f"{len(rec.body)} bytes", n_bytes=len(rec.body))
+                continue
+            yield make_document(ctx, index, decode_utf8(rec.body), url=rec.target_uri, date=rec.date)
+    except DECOMPRESSION_ERRORS as exc:
+        yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
