@@ -1,0 +1,1 @@
+"""Stages 7-8: exact and near-duplicate removal, as pure functions (keys, resolution)."""

