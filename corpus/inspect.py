@@ -1,0 +1,117 @@
+"""Reading an output directory as a person would: the funnel as tables, documents and rejects as text."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow.parquet as pq
+
+
+def load_stats(out_dir: str | Path) -> dict[str, Any]:
+    path = Path(out_dir) / "stats.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {out_dir} the output of `corpus run`?")
+    return json.loads(path.read_text("utf-8"))
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [headers] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    def line(r):  # numbers right-aligned, text left-aligned
+        return "  ".join(c.rjust(w) if i and _is_num(c) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
+
+
+def _is_num(s: str) -> bool:
+    return s.replace(",", "").replace(".", "").replace("-", "").replace("%", "").isdigit()
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def render_stats(stats: dict[str, Any]) -> str:
+    out: list[str] = []
+    for source, rows in stats["funnel"].items():
+        out.append(f"== funnel: {source}")
+        table_rows = []
+        for r in rows:
+            top = ", ".join(f"{k} {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
+            table_rows.append([r["stage"], r["docs_in"], r["docs_out"], sum(r["dropped"].values()),
+                               r["bytes_in"], r["bytes_out"], top or "-"])
+        out.append(_table(["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out", "drop reasons"],
+                          table_rows))
+        out.append("")
+    out.append("== sources")
+    out.append(_table(["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs"],
+                      [[s, v["docs"], v["bytes"], v.get("tokens"), v.get("share_target"), v.get("share_achieved"),
+                        v.get("epochs")] for s, v in stats["sources"].items()]))
+    out.append("")
+    out.append("== languages")
+    out.append(_table(["lang", "docs", "bytes", "tokens"],
+                      [[lang, v["docs"], v.get("bytes"), v.get("tokens")] for lang, v in stats["languages"].items()]))
+    out.append("")
+    d = stats["dedup"]
+    out.append("== dedup")
+    out.append(_table(["exact removed", "near removed", "clusters", "largest cluster"],
+                      [[d["exact_removed"], d["near_removed"], d["clusters"], d["largest_cluster"]]]))
+    out.append("")
+    cons = stats["conservation"]
+    out.append("== conservation: " + ("ok (in = out + dropped for every source and stage)" if cons["ok"]
+                                        else "FAILED: " + "; ".join(cons["problems"])))
+    return "\n".join(out)
+
+
+def iter_rows(out_dir: str | Path, kind: str = "shards") -> Iterator[dict[str, Any]]:
+    for path in sorted((Path(out_dir) / kind).glob("*.parquet")):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
+            yield from batch.to_pylist()
+
+
+def select_rows(out_dir: str | Path, source: str | None = None, lang: str | None = None,
+                reason: str | None = None, n: int = 5, seed: int = 0) -> list[dict[str, Any]]:
+    """A reproducible sample of n documents (or rejects, when `reason` is given; `reason='all'` for any)."""
+    kind = "rejects" if reason else "shards"
+    rows = [r for r in iter_rows(out_dir, kind)
+            if (source is None or r["source"] == source) and (lang is None or r.get("lang") == lang)
+            and (reason in (None, "all") or r["reason"] == reason)]
+    rng = random.Random(seed)
+    return rows if len(rows) <= n else sorted(rng.sample(rows, n), key=lambda r: r["id"])
+
+
+def render_row(row: dict[str, Any], max_chars: int = 1500) -> str:
+    head = [f"### {row['id']}  (source {row['source']}"]
+    if row.get("lang"):
+        head[0] += f", lang {row['lang']} {row.get('lang_score') or 0:.2f}"
+    head[0] += ")"
+    if row.get("url"):
+        head.append(f"url: {row['url']}")
+    if row.get("title"):
+        head.append(f"title: {row['title']}")
+    if "reason" in row:
+        rule = f"dropped at {row['stage']}: {row['reason']}"
+        if row.get("value") is not None:
+            rule += f" = {row['value']:.4g}"
+        if row.get("threshold") is not None:
+            rule += f" (threshold {row['threshold']:.4g})"
+        if row.get("duplicate_of"):
+            rule += f"; duplicate of {row['duplicate_of']}"
+        if row.get("detail"):
+            rule += f"; {row['detail']}"
+        head.append(rule)
+    else:
+        signals = {k: v for k, v in row.items() if isinstance(v, float) and k != "lang_score" and v is not None}
+        if signals:
+            head.append("signals: " + ", ".join(f"{k}={v:.3g}" for k, v in signals.items()))
+    text = row.get("text") or ""
+    body = text if len(text) <= max_chars else text[:max_chars] + f"\n[... {len(text) - max_chars:,} more chars]"
+    return "\n".join(head) + "\n\n" + body + "\n"
