@@ -28,6 +28,9 @@ _SITE_NOTICE = re.compile(
     r"все книги автора|эта же книга в других форматах|электронн\w+ библиотек|скачать книгу|"
     r"текст предоставлен|ознакомительный фрагмент|купить книгу|thank you for downloading)", re.I)
 _EDGE_LINES = 25
+# Phrases only a site notice uses: removed wherever they stand (royallib puts its footer before the end notes).
+_NOTICE_PHRASE = re.compile(r"(спасибо, что скачали книгу|оставить отзыв о книге|все книги автора:|"
+                            r"эта же книга в других форматах|приятного чтения!)", re.I)
 
 
 def strip_gutenberg(text: str) -> tuple[str, str | None]:
@@ -53,10 +56,11 @@ def strip_gutenberg(text: str) -> tuple[str, str | None]:
 
 
 def strip_site_notices(text: str) -> str:
-    """Drop e-book-site notice lines among the first and last non-blank lines."""
+    """Drop e-book-site notice lines: links and notices among the first and last lines, notice phrases anywhere."""
     lines = text.split("\n")
     idx = [i for i, line in enumerate(lines) if line.strip()]
     drop = {i for i in idx[:_EDGE_LINES] + idx[-_EDGE_LINES:] if _SITE_NOTICE.search(lines[i])}
+    drop |= {i for i in idx if _NOTICE_PHRASE.search(lines[i])}
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 

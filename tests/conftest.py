@@ -1,0 +1,23 @@
+"""Shared fixtures. Tests on ../shared/data skip with a reason when it is absent, and must run when CI is set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data() -> Path:
+    if SHARED_DATA.is_dir():
+        return SHARED_DATA
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but the shared sample data is missing at {SHARED_DATA}")
+    pytest.skip(f"shared sample data not found at {SHARED_DATA} (it sits beside the repo as ../shared)")
+
+
+@pytest.fixture
+def shared() -> Path:
+    return shared_data()

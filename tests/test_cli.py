@@ -1,0 +1,62 @@
+"""`corpus run` on the bundled sample, then `stats` and `show` on its output."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.cli import main
+
+
+@pytest.fixture(scope="module")
+def sample_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "out"
+    assert main(["run", "--out", str(out)]) == 0
+    return out
+
+
+def test_sample_run_drops_something_at_every_stage(sample_out):
+    stats = json.loads((sample_out / "stats.json").read_text())
+    assert stats["conservation"]["ok"]
+    dropped_at = {row["stage"] for rows in stats["funnel"].values() for row in rows if row["dropped"]}
+    assert dropped_at == {"read", "normalize", "langid", "quality", "repetition", "content", "exact_dedup"}
+    assert stats["dedup"]["exact_removed"] >= 3
+
+
+def test_exact_duplicate_keeps_the_higher_priority_source(sample_out):
+    rejects = pq.read_table(sample_out / "rejects").to_pylist()
+    kept_ids = set(pq.read_table(sample_out / "shards").column("id").to_pylist())
+    dups = [r for r in rejects if r["reason"] == "duplicate"]
+    assert dups and all(r["duplicate_of"] in kept_ids for r in dups)
+    # web (priority 2) page 0 is copied into c4 (priority 3): the c4 copy survives.
+    web_copy = [r for r in dups if r["source"] == "web" and r["duplicate_of"].startswith("c4/")]
+    assert web_copy
+
+
+def test_stats_tables_show_the_numbers_in_stats_json(sample_out, capsys):
+    assert main(["stats", str(sample_out)]) == 0
+    printed = capsys.readouterr().out
+    stats = json.loads((sample_out / "stats.json").read_text())
+    for source, rows in stats["funnel"].items():
+        assert f"== funnel: {source}" in printed
+        for row in rows:
+            for reason, n in row["dropped"].items():
+                assert f"{reason} {n:,}" in printed
+    assert "conservation: ok" in printed
+    assert main(["stats", str(sample_out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == stats
+
+
+def test_show_rejects_prints_rule_value_and_threshold(sample_out, capsys):
+    assert main(["show", str(sample_out), "--rejects", "max_duplicate_line_fraction", "--n", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "dropped at repetition: max_duplicate_line_fraction = 0." in printed
+    assert "(threshold 0.3)" in printed
+
+
+def test_show_documents_by_source(sample_out, capsys):
+    assert main(["show", str(sample_out), "--source", "books", "--n", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("### books/") == 2
