@@ -31,10 +31,10 @@ def build_funnel(counts: Counts, sources: list[str], stages: tuple[str, ...]) ->
         for stage in stages:
             docs_in, bytes_in = counts.get(("funnel", source, stage, "in"), (0, 0))
             docs_out, bytes_out = counts.get(("funnel", source, stage, "out"), (0, 0))
-            dropped = {k[3]: v[0] for k, v in sorted(counts.items())
-                       if k[0] == "funnel" and k[1] == source and k[2] == stage and k[3] not in ("in", "out")}
-            dropped_bytes = {k[3]: v[1] for k, v in sorted(counts.items())
-                             if k[0] == "funnel" and k[1] == source and k[2] == stage and k[3] not in ("in", "out")}
+            drops = sorted((k[3], v) for k, v in counts.items()
+                           if k[:3] == ("funnel", source, stage) and k[3] not in ("in", "out"))
+            dropped = {reason: docs for reason, (docs, _) in drops}
+            dropped_bytes = {reason: nbytes for reason, (_, nbytes) in drops}
             rows.append({"stage": stage, "docs_in": docs_in, "docs_out": docs_out, "bytes_in": bytes_in,
                          "bytes_out": bytes_out, "dropped": dropped, "dropped_bytes": dropped_bytes})
         funnel[source] = rows
