@@ -92,8 +92,12 @@ def repetition_signals(text: str, doc_words: list[str] | None = None) -> dict[st
     total = sum(lengths)
     for n in TOP_NGRAM_SIZES:
         signals[f"top_{n}gram_char_fraction"] = top_ngram_char_fraction(word_ids, lengths, total, n)
+    fraction = None
     for n in DUPLICATE_NGRAM_SIZES:
-        signals[f"duplicate_{n}gram_char_fraction"] = duplicate_ngram_char_fraction(word_ids, lengths, total, n)
+        # A repeated (n+1)-gram contains a repeated n-gram: once nothing repeats, nothing longer does.
+        if fraction != 0.0:
+            fraction = duplicate_ngram_char_fraction(word_ids, lengths, total, n)
+        signals[f"duplicate_{n}gram_char_fraction"] = fraction
     return signals
 
 
