@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
-from pathlib import Path
 
 from corpus.config import Config
 from corpus.document import Document, Rejection
-from corpus.rules.content import (domain_verdict, flagged_word_fraction, flagged_words_verdict, parse_list)
+from corpus.rules.content import domain_verdict, flagged_word_fraction, flagged_words_verdict
 from corpus.rules.langid import LanguageIdentifier, langid_verdict
 from corpus.rules.languages import LanguageRules, language_rules
 from corpus.rules.quality import quality_signals, quality_verdict
@@ -40,14 +39,14 @@ def _reject(doc: Document, stage: str, verdict: Verdict) -> Rejection:
 class DocumentRules:
     """Per-worker state for stages 2-6: config, language data cache, lists, the language identifier."""
 
-    def __init__(self, config: Config, identifier: LanguageIdentifier | None = None):
+    def __init__(self, config: Config, identifier: LanguageIdentifier | None = None,
+                 blocklist: frozenset[str] = frozenset(), flagged_words: frozenset[str] = frozenset()):
+        """`blocklist` and `flagged_words` come already parsed (`rules.content.parse_list`); the caller reads
+        the configured files, so this class never touches a filesystem."""
         self.config = config
         self.identifier = identifier
-        content = config.content
-        self.blocklist = parse_list(Path(content.domain_blocklist).read_text("utf-8").splitlines()) \
-            if content.domain_blocklist else frozenset()
-        self.flagged = parse_list(Path(content.flagged_words).read_text("utf-8").splitlines()) \
-            if content.flagged_words else frozenset()
+        self.blocklist = blocklist
+        self.flagged = flagged_words
         self._sources = {s.name: s for s in config.sources}
 
     @lru_cache(maxsize=256)
