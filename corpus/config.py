@@ -87,12 +87,26 @@ class MinHashConfig:
     num_perm: int = 256
     bands: int | None = None
     rows: int | None = None
+    max_bucket_size: int = 10000    # an LSH bucket keeps this many best members; the rest are counted
+    component_rounds: int = 8       # label-propagation rounds that find components of verified pairs
+
+
+@dataclass(frozen=True)
+class DecontaminationConfig:
+    """SPEC stage 9: documents too close to an evaluation set are dropped (off while `paths` is empty)."""
+    paths: tuple[str, ...] = ()
+    kind: str = "jsonl"             # any source kind; the evaluation documents are read by the same readers
+    text_field: str = "text"
+    mode: str = "jaccard"           # jaccard: 13-gram Jaccard >= threshold (Gopher); ngram: any shared 13-gram
+    threshold: float = 0.8
+    ngram: int = 13
 
 
 @dataclass(frozen=True)
 class DedupConfig:
     exact: bool = True
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
 
 
 @dataclass(frozen=True)
@@ -259,7 +273,20 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(mh.num_perm >= 2, "dedup.minhash.num_perm: must be >= 2")
     if mh.bands is not None or mh.rows is not None:
         _require(mh.bands is not None and mh.rows is not None, "dedup.minhash: set both bands and rows, or neither")
+        _require(mh.bands >= 1 and mh.rows >= 1, "dedup.minhash: bands and rows must be >= 1")
         _require(mh.bands * mh.rows <= mh.num_perm, "dedup.minhash: bands * rows must not exceed num_perm")
+    _require(mh.max_bucket_size >= 2, "dedup.minhash.max_bucket_size: must be >= 2")
+    _require(mh.component_rounds >= 1, "dedup.minhash.component_rounds: must be >= 1")
+    dc = cfg.dedup.decontamination
+    _require(dc.kind in SOURCE_KINDS, f"dedup.decontamination.kind: {dc.kind!r} is not one of "
+                                      f"{', '.join(SOURCE_KINDS)}")
+    _require(dc.mode in ("jaccard", "ngram"), "dedup.decontamination.mode: must be jaccard or ngram")
+    _require(0 < dc.threshold <= 1, "dedup.decontamination.threshold: must be within (0, 1]")
+    _require(dc.ngram >= 1, "dedup.decontamination.ngram: must be >= 1")
+    if check_paths:
+        for j, p in enumerate(dc.paths):
+            if not _is_remote(p):
+                _require(bool(glob.glob(p, recursive=True)), f"dedup.decontamination.paths[{j}]: no file matches {p}")
     for name, w in cfg.mix.weights.items():
         _require(name in seen, f"mix.weights.{name}: no source is named {name!r}")
         _require(w >= 0, f"mix.weights.{name}: must be >= 0")
@@ -292,7 +319,10 @@ def config_from_dict(data: dict[str, Any], base_dir: str = ".", check_paths: boo
     langid = cfg.langid
     if langid.model is not None:
         langid = dataclasses.replace(langid, model=_resolve(langid.model, base_dir))
-    cfg = dataclasses.replace(cfg, sources=sources, content=content, langid=langid, base_dir=base_dir)
+    decon = cfg.dedup.decontamination
+    dedup = dataclasses.replace(cfg.dedup, decontamination=dataclasses.replace(
+        decon, paths=tuple(_resolve(p, base_dir) for p in decon.paths)))
+    cfg = dataclasses.replace(cfg, sources=sources, content=content, langid=langid, dedup=dedup, base_dir=base_dir)
     _validate(cfg, check_paths)
     return cfg
 

@@ -18,6 +18,7 @@ class Document:
     lang_score: float | None = None
     date: str | None = None
     signals: dict[str, float] = field(default_factory=dict)
+    cluster_size: int = 1   # this document plus every duplicate (exact or near) removed in its favour
 
     @property
     def n_bytes(self) -> int:

@@ -27,6 +27,7 @@ DOC_SCHEMA = pa.schema(
         pa.field("date", pa.string()),
         pa.field("text", pa.string(), nullable=False),
         pa.field("n_bytes", pa.int32(), nullable=False),
+        pa.field("cluster_size", pa.int32(), nullable=False),   # itself + duplicates removed in its favour
         *(pa.field(name, pa.float32()) for name in SIGNAL_COLUMNS),
     ]
 )
@@ -54,6 +55,7 @@ def document_row(doc: Document) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": doc.id, "source": doc.source, "lang": doc.lang, "lang_score": doc.lang_score, "url": doc.url,
         "title": doc.title, "date": doc.date, "text": doc.text, "n_bytes": doc.n_bytes,
+        "cluster_size": doc.cluster_size,
     }
     for name in SIGNAL_COLUMNS:
         row[name] = doc.signals.get(name)

@@ -27,9 +27,11 @@ STAGE_QUALITY = "quality"
 STAGE_REPETITION = "repetition"
 STAGE_CONTENT = "content"
 STAGE_EXACT_DEDUP = "exact_dedup"
+STAGE_NEAR_DEDUP = "near_dedup"
+STAGE_DECONTAMINATE = "decontaminate"
 # The funnel's stages, in pipeline order (SPEC §2).
 FUNNEL_STAGES = (STAGE_READ, STAGE_NORMALIZE, STAGE_LANGID, STAGE_QUALITY, STAGE_REPETITION, STAGE_CONTENT,
-                 STAGE_EXACT_DEDUP)
+                 STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP, STAGE_DECONTAMINATE)
 
 
 def _reject(doc: Document, stage: str, verdict: Verdict) -> Rejection:

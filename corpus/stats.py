@@ -4,13 +4,17 @@ The pipeline counts in-graph (so counts are exact and runner-independent) as rec
 `(table, a, b, c) -> (docs, bytes)`:
   ("funnel", source, stage, "in" | "out" | reason)   documents entering / leaving / dropped at a stage
   ("output", source, lang, "")                       documents written, by source and language
-  ("dedup", method, "cluster_size", str(size))        duplicate groups by size (size >= 2)
+  ("dedup", "output", "cluster_size", str(size))     written survivors of a duplicate cluster, by size (>= 2)
+  ("dedup", "near", name, "")                         near-dedup machinery: candidate_pairs, verified_pairs,
+                                                     unconverged_edges; oversized_buckets (buckets, members over)
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any, Iterable
+
+from corpus.stages import STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP
 
 CountKey = tuple[str, str, str, str]
 Counts = dict[CountKey, tuple[int, int]]
@@ -80,8 +84,33 @@ def renormalized_weights(weights: dict[str, float], sources: list[str], defaults
     return {s: (w / total if total else 0.0) for s, w in raw.items()}  # type: ignore[operator]
 
 
+def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """SPEC §4b `dedup`, plus the near-dedup machinery's own counts (how many pairs were checked, and so on)."""
+    dedup: dict[str, Any] = {"exact_removed": 0, "near_removed": 0, "decontaminated": 0, "clusters": 0,
+                             "largest_cluster": 0}
+    near: dict[str, Any] = {"candidate_pairs": 0, "verified_pairs": 0, "oversized_buckets": 0,
+                            "oversized_bucket_members": 0, "unconverged_edges": 0, **(near_params or {})}
+    for (table, a, b, key), (docs, extra) in counts.items():
+        if table == "funnel" and b == STAGE_EXACT_DEDUP:
+            dedup["exact_removed"] += docs if key not in ("in", "out") else 0
+        elif table == "funnel" and b == STAGE_NEAR_DEDUP:
+            dedup["near_removed"] += docs if key not in ("in", "out") else 0
+        elif table == "funnel" and b == STAGE_DECONTAMINATE:
+            dedup["decontaminated"] += docs if key not in ("in", "out") else 0
+        elif table == "dedup" and a == "output" and b == "cluster_size":
+            dedup["clusters"] += docs
+            dedup["largest_cluster"] = max(dedup["largest_cluster"], int(key))
+        elif table == "dedup" and a == "near":
+            near[b] += docs
+            if b == "oversized_buckets":
+                near["oversized_bucket_members"] += extra
+    dedup["near"] = near
+    return dedup
+
+
 def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], share_targets: dict[str, float],
-                tokenizer: dict[str, Any] | None = None) -> dict[str, Any]:
+                tokenizer: dict[str, Any] | None = None, near_params: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
     funnel = build_funnel(counts, sources, stages)
     by_source: dict[str, dict[str, Any]] = {s: {"docs": 0, "tokens": None, "bytes": 0, "epochs": 1.0,
                                                 "share_target": share_targets.get(s), "share_achieved": None}
@@ -96,18 +125,11 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
         entry = languages.setdefault(lang or "und", {"docs": 0, "tokens": None, "bytes": 0})
         entry["docs"] += docs
         entry["bytes"] += nbytes
-    dedup: dict[str, Any] = {"exact_removed": 0, "near_removed": 0, "clusters": 0, "largest_cluster": 0}
-    for (table, source, stage, key), (docs, _) in counts.items():
-        if table == "funnel" and stage == "exact_dedup" and key == "duplicate":
-            dedup["exact_removed"] += docs
-        if table == "dedup" and stage == "cluster_size":
-            dedup["clusters"] += docs
-            dedup["largest_cluster"] = max(dedup["largest_cluster"], int(key))
     return {
         "funnel": funnel,
         "sources": by_source,
         "languages": dict(sorted(languages.items())),
-        "dedup": dedup,
+        "dedup": build_dedup(counts, near_params),
         "tokenizer": tokenizer or {},
         "conservation": check_conservation(funnel),
     }

@@ -9,10 +9,11 @@ import apache_beam as beam
 from corpus.config import Config
 from corpus.document import Document
 from corpus.shards import DOC_SCHEMA, REJECT_SCHEMA, document_row, rejection_row
-from corpus.stages import (STAGE_CONTENT, STAGE_EXACT_DEDUP, STAGE_LANGID, STAGE_NORMALIZE, STAGE_QUALITY,
-                           STAGE_READ, STAGE_REPETITION)
+from corpus.stages import (STAGE_CONTENT, STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_LANGID,
+                           STAGE_NEAR_DEDUP, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ, STAGE_REPETITION)
 from pipelines.transforms.counting import count_docs, sum_counts, count_rejections
 from pipelines.transforms.dedup import ExactDedup
+from pipelines.transforms.near_dedup import ApplyDecisions, FindContamination, FindNearDuplicates
 from pipelines.transforms.read import ReadFiles, list_source_files
 from pipelines.transforms.stages import ApplyStage
 from pipelines.transforms.write import WriteShards
@@ -55,19 +56,46 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
         rejected.append(result.rejected)
         docs = result.kept
 
+    priorities = {s.name: s.priority for s in config.sources}
     if config.dedup.exact:
-        priorities = {s.name: s.priority for s in config.sources}
-        kept, dups, clusters = docs | "ExactDedup" >> ExactDedup(priorities)
+        kept, dups = docs | "ExactDedup" >> ExactDedup(priorities)
     else:
-        kept, dups, clusters = docs, p | "NoDuplicates" >> beam.Create([]), p | "NoClusters" >> beam.Create([])
+        kept, dups = docs, p | "NoExactDuplicates" >> beam.Create([])
     counts += [count_docs(docs, "CountExactDedupIn", STAGE_EXACT_DEDUP, "in"),
                count_docs(kept, "CountExactDedupOut", STAGE_EXACT_DEDUP, "out"),
-               count_rejections(dups, "CountExactDedupDrops", STAGE_EXACT_DEDUP),
-               clusters]
+               count_rejections(dups, "CountExactDedupDrops", STAGE_EXACT_DEDUP)]
+    rejected.append(dups)
+    docs = kept
+
+    if config.dedup.minhash.enabled:
+        decisions, near_counts = docs | "NearDuplicates" >> FindNearDuplicates(config.dedup.minhash, priorities)
+        kept, dups = (docs, decisions) | "NearDedup" >> ApplyDecisions(STAGE_NEAR_DEDUP, "near_duplicate")
+        counts += near_counts
+    else:
+        kept, dups = docs, p | "NoNearDuplicates" >> beam.Create([])
+    counts += [count_docs(docs, "CountNearDedupIn", STAGE_NEAR_DEDUP, "in"),
+               count_docs(kept, "CountNearDedupOut", STAGE_NEAR_DEDUP, "out"),
+               count_rejections(dups, "CountNearDedupDrops", STAGE_NEAR_DEDUP)]
+    rejected.append(dups)
+    docs = kept
+
+    decon = config.dedup.decontamination
+    if decon.paths:
+        decisions = docs | "FindContamination" >> FindContamination(config)
+        kept, dups = (docs, decisions) | "Decontaminate" >> ApplyDecisions(STAGE_DECONTAMINATE, "contaminated")
+    else:
+        kept, dups = docs, p | "NoContamination" >> beam.Create([])
+    counts += [count_docs(docs, "CountDecontaminateIn", STAGE_DECONTAMINATE, "in"),
+               count_docs(kept, "CountDecontaminateOut", STAGE_DECONTAMINATE, "out"),
+               count_rejections(dups, "CountDecontaminateDrops", STAGE_DECONTAMINATE)]
     rejected.append(dups)
     docs = kept
 
     counts.append(docs | "CountOutput" >> beam.Map(_output_count))
+    counts.append(docs
+                  | "Clusters" >> beam.Filter(lambda d: d.cluster_size > 1)
+                  | "CountClusters" >> beam.Map(lambda d: (("dedup", "output", "cluster_size", str(d.cluster_size)),
+                                                           (1, 0))))
     (docs
      | "WriteShards" >> WriteShards(staging, "shards", DOC_SCHEMA, document_row, config.seed,
                                      config.output.shard_target_bytes, config.output.num_shards)

@@ -21,7 +21,8 @@ def test_sample_run_drops_something_at_every_stage(sample_out):
     stats = json.loads((sample_out / "stats.json").read_text())
     assert stats["conservation"]["ok"]
     dropped_at = {row["stage"] for rows in stats["funnel"].values() for row in rows if row["dropped"]}
-    assert dropped_at == {"read", "normalize", "langid", "quality", "repetition", "content", "exact_dedup"}
+    assert dropped_at == {"read", "normalize", "langid", "quality", "repetition", "content", "exact_dedup",
+                          "near_dedup", "decontaminate"}
     assert stats["dedup"]["exact_removed"] >= 3
 
 

@@ -226,6 +226,18 @@ def write_sample(root: Path = HERE) -> None:
                        ("uk-1.txt", "\n\n".join(UK)), ("de-1.txt", "\n\n".join(DE)),
                        ("es-1.txt", "\n\n".join(ES))]:
         (root / "articles" / name).write_text(text + "\n", encoding="utf-8")
+    write_eval_set(root)
+
+
+def write_eval_set(root: Path = HERE) -> None:
+    """A two-item 'benchmark' for decontamination: a lightly edited copy of the Russian article ru-1.txt (a test
+    item leaked into the crawl) and an unrelated passage that matches nothing."""
+    (root / "eval").mkdir(exist_ok=True)
+    leaked = "\n\n".join(RU[2:5]) + " Конец."
+    unrelated = "Which planet is the largest in the solar system, and how many moons does it have today?"
+    lines = [json.dumps({"id": "bench-1", "text": leaked}, ensure_ascii=False),
+             json.dumps({"id": "bench-2", "text": unrelated}, ensure_ascii=False)]
+    (root / "eval" / "benchmark.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _wrap(paragraph: str, width: int) -> str:

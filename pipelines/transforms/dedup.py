@@ -14,8 +14,9 @@ def _apply_decision(element):
     doc_id, grouped = element
     docs, decisions = list(grouped["doc"]), list(grouped["decision"])
     for doc in docs:
-        duplicate_of = decisions[0][0] if decisions else None
+        duplicate_of, size = decisions[0] if decisions else (None, 1)
         if duplicate_of is None:
+            doc.cluster_size = size
             yield doc
         else:
             yield beam.pvalue.TaggedOutput("rejected", Rejection.of(doc, STAGE_EXACT_DEDUP, "duplicate",
@@ -23,7 +24,7 @@ def _apply_decision(element):
 
 
 class ExactDedup(beam.PTransform):
-    """docs -> (kept docs, rejections naming the survivor, cluster-size count records)."""
+    """docs -> (kept docs carrying their cluster size, rejections naming the survivor)."""
 
     def __init__(self, priorities: dict[str, int]):
         super().__init__()
@@ -36,14 +37,10 @@ class ExactDedup(beam.PTransform):
         decisions = (members
                      | "GroupIdenticalTexts" >> beam.GroupByKey()
                      | "ChooseSurvivors" >> beam.FlatMap(lambda kv: resolve_exact_group(kv[1])))
-        cluster_counts = (decisions
-                          | "ClusterHeads" >> beam.Filter(lambda d: d[1] is None and d[2] > 1)
-                          | "CountClusters" >> beam.Map(
-                              lambda d: (("dedup", "exact", "cluster_size", str(d[2])), (1, 0))))
-        by_id = decisions | "DecisionById" >> beam.Map(lambda d: (d[0], (d[1],)))
+        by_id = decisions | "DecisionById" >> beam.Map(lambda d: (d[0], (d[1], d[2])))
         docs_by_id = docs | "DocById" >> beam.Map(lambda d: (d.id, d))
         results = ({"doc": docs_by_id, "decision": by_id}
                    | "JoinDecisions" >> beam.CoGroupByKey()
                    | "ApplyDecisions" >> beam.FlatMap(_apply_decision).with_outputs("rejected", main="kept"))
-        return results.kept, results.rejected, cluster_counts
+        return results.kept, results.rejected
 

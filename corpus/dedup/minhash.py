@@ -1,0 +1,214 @@
+"""SPEC stage 8: MinHash near-duplicate detection as pure functions: dedup key, shingles, signatures, LSH bands,
+verification, and the resolution of one connected component of verified pairs.
+
+Signatures follow `datasketch.MinHash` exactly (scheme "affine32", the default since datasketch 2.0): each shingle
+is hashed with the first 4 bytes of SHA-1 (little-endian), pre-mixed with the MurmurHash3 32-bit finalizer, then
+permuted by h -> a*h + b mod 2^32 with datasketch's (a, b) for the seed. A signature computed here equals
+`MinHash(num_perm, seed).update(shingle)` over the same shingles; the difference is speed: all shingles of a
+document go through numpy at once instead of one Python call each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from corpus.dedup.exact import survivor_order
+
+# Everything that is neither a word character nor whitespace: punctuation, symbols, and combining marks such as
+# the stress accent of Russian Wikipedia (U+0301), so "ко́шка" and "кошка" share shingles.
+_NOT_WORD = re.compile(r"[^\w\s]+")
+_MAX32 = np.uint32(0xFFFFFFFF)
+# Shingles per numpy block: bounds the (shingles x num_perm) matrix to a few MB whatever the document length.
+_BLOCK = 4096
+
+
+def dedup_words(text: str) -> list[str]:
+    """The dedup key as words: lower-cased, punctuation dropped, whitespace folded, ё→е (SPEC stage 8)."""
+    return _NOT_WORD.sub("", text.casefold().replace("ё", "е")).split()
+
+
+def shingles(words: Sequence[str], n: int) -> list[bytes]:
+    """Word n-grams joined by one space, UTF-8 encoded: the exact byte strings fed to the hash."""
+    return [" ".join(words[i:i + n]).encode("utf-8") for i in range(len(words) - n + 1)]
+
+
+@lru_cache(maxsize=8)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 parameters for (num_perm, seed): taken from datasketch itself, never re-derived."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    # MurmurHash3 fmix32, the pre-mix datasketch applies before its affine permutations.
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def shingle_hashes(items: Iterable[bytes]) -> np.ndarray:
+    """datasketch's sha1_hash32 of every shingle, as one uint32 array."""
+    sha1 = hashlib.sha1
+    raw = b"".join([sha1(s).digest()[:4] for s in items])
+    return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+
+
+def word_shingle_hashes(words: Sequence[str], n: int) -> np.ndarray:
+    """`shingle_hashes(shingles(words, n))` without building the shingles: the words are joined and encoded once
+    and each shingle is hashed as a slice of that buffer (same bytes, a fraction of the time)."""
+    count = len(words) - n + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint32)
+    joined = " ".join(words)
+    buf = memoryview(joined.encode("utf-8"))
+    sizes = [len(w) for w in words] if joined.isascii() else [len(w.encode("utf-8")) for w in words]
+    starts = [0] * len(words)
+    pos = 0
+    for i, size in enumerate(sizes):
+        starts[i] = pos
+        pos += size + 1
+    sha1 = hashlib.sha1
+    raw = b"".join([sha1(buf[starts[i]:starts[i + n - 1] + sizes[i + n - 1]]).digest()[:4] for i in range(count)])
+    return np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+
+
+def signature_of_hashes(hashes: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
+    """MinHash signature (uint32[num_perm]) from sha1_hash32 values; all-max for none, as datasketch."""
+    a, b = permutations(num_perm, seed)
+    sig = np.full(num_perm, _MAX32, dtype=np.uint32)
+    if not len(hashes):
+        return sig
+    mixed = _fmix32(hashes)
+    buf = np.empty((min(len(mixed), _BLOCK), num_perm), dtype=np.uint32)
+    for start in range(0, len(mixed), _BLOCK):
+        block = mixed[start:start + _BLOCK, None]
+        out = buf[:len(block)]
+        # uint32 wrap-around is the mod 2^32 of datasketch's affine32 scheme; in place to avoid temporaries.
+        np.multiply(block, a, out=out)
+        np.add(out, b, out=out)
+        np.minimum(sig, out.min(axis=0), out=sig)
+    return sig
+
+
+def signature(items: Sequence[bytes], num_perm: int, seed: int) -> np.ndarray:
+    """MinHash signature of a set of shingles (byte strings)."""
+    return signature_of_hashes(shingle_hashes(items), num_perm, seed)
+
+
+def text_signature(words: Sequence[str], n: int, num_perm: int, seed: int) -> np.ndarray:
+    """MinHash signature of a document's word n-gram shingles (the fast path the pipeline uses)."""
+    return signature_of_hashes(word_shingle_hashes(words, n), num_perm, seed)
+
+
+def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    """The fraction of equal signature slots: datasketch's `MinHash.jaccard`."""
+    return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
+
+
+def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
+    """The LSH S-curve: the chance that a pair with this Jaccard shares at least one band."""
+    return 1.0 - (1.0 - jaccard ** rows) ** bands
+
+
+@dataclass(frozen=True)
+class Banding:
+    bands: int
+    rows: int
+
+    def midpoint(self) -> float:
+        """Where the S-curve crosses 1/2 (approximately (1/b)^(1/r))."""
+        return (1.0 / self.bands) ** (1.0 / self.rows)
+
+
+def choose_banding(num_perm: int, threshold: float, min_recall: float = 0.99) -> Banding:
+    """The most selective (bands, rows) with bands*rows <= num_perm that still makes at least `min_recall` of the
+    pairs at `threshold` candidates, so the S-curve's midpoint sits below the threshold. Selective means fewer
+    candidate pairs to verify; falls back to rows=1 (every shared minimum is a candidate)."""
+    best = Banding(num_perm, 1)
+    for rows in range(1, num_perm + 1):
+        bands = num_perm // rows
+        if bands < 1:
+            break
+        banding = Banding(bands, rows)
+        if candidate_probability(threshold, bands, rows) >= min_recall and banding.midpoint() < threshold:
+            best = banding
+    return best
+
+
+def band_keys(sig: np.ndarray, banding: Banding) -> list[tuple[int, bytes]]:
+    """(band index, 8-byte digest of the band's rows): documents sharing a key are candidates."""
+    r = banding.rows
+    raw = sig.astype("<u4").tobytes()
+    return [(i, hashlib.blake2b(raw[i * r * 4:(i + 1) * r * 4], digest_size=8).digest())
+            for i in range(banding.bands)]
+
+
+def short_key(words: Sequence[str]) -> bytes:
+    """Documents with fewer words than one shingle are deduplicated on their whole key (SPEC: exact fallback)."""
+    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).digest()
+
+
+OrderKey = tuple[int, str]   # survivor_order: (-priority, id); the smaller survives
+
+
+def bucket_pairs(members: Sequence[OrderKey], full_limit: int, heads: int) -> list[tuple[str, str]]:
+    """Candidate pairs (better id, worse id) from one LSH bucket, members sorted best first.
+
+    A small bucket gives all pairs. A large one (shared boilerplate) gives each member a pair with the bucket's
+    `heads` best members only, so the pairs grow linearly with the bucket instead of quadratically."""
+    ids = [m[1] for m in members]
+    if len(ids) <= full_limit:
+        return [(ids[i], ids[j]) for i in range(len(ids)) for j in range(i + 1, len(ids))]
+    return [(ids[h], ids[j]) for h in range(min(heads, len(ids))) for j in range(h + 1, len(ids))]
+
+
+def resolve_component(members: Iterable[tuple[OrderKey, str]], edges: Iterable[tuple[str, str]]
+                      ) -> list[tuple[str, str | None]]:
+    """Greedy maximal independent set in survivor order over one component of verified pairs.
+
+    Walking the documents best first, a document survives unless a verified neighbour already survived; then it is
+    removed naming its best surviving neighbour. So no two survivors form a verified pair, every removed document
+    names a survivor it was verified against, and a chain A~B~C where A and C differ keeps both A and C (one
+    survivor per component would drop C although nothing kept resembles it)."""
+    order = {doc_id: key for key, doc_id in members}
+    neighbours: dict[str, list[str]] = {doc_id: [] for doc_id in order}
+    for a, b in edges:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    decisions: list[tuple[str, str | None]] = []
+    survivors: set[str] = set()
+    for doc_id in sorted(order, key=order.__getitem__):
+        kept = [n for n in neighbours[doc_id] if n in survivors]
+        if kept:
+            decisions.append((doc_id, min(kept, key=order.__getitem__)))
+        else:
+            survivors.add(doc_id)
+            decisions.append((doc_id, None))
+    return decisions
+
+
+def order_key(priority: int, doc_id: str) -> OrderKey:
+    return survivor_order(priority, doc_id)
+
+
+def expected_std(jaccard: float, num_perm: int) -> float:
+    """Standard deviation of the signature estimate of a Jaccard (binomial over num_perm slots)."""
+    return math.sqrt(jaccard * (1 - jaccard) / num_perm)
+
+
+def ngram_keys(words: Sequence[str], n: int) -> set[int]:
+    """64-bit keys of a document's word n-grams, for decontamination's shared-n-gram mode (64 bits keep false
+    matches negligible even against millions of evaluation n-grams)."""
+    blake2b = hashlib.blake2b
+    return {int.from_bytes(blake2b(s, digest_size=8).digest(), "little") for s in shingles(words, n)}

@@ -1,0 +1,382 @@
+"""Stage 8 in Beam: MinHash LSH near-dedup, and stage 9 (decontamination) on the same machinery.
+
+Every shuffle carries ids, order keys, band keys and signatures; text meets its decision only in the final join by
+id. The graph, top to bottom:
+
+  Signatures      doc -> band records ((band, digest), member) and (id, signature bytes)
+  Buckets         CombinePerKey with a bounded accumulator: a hot bucket keeps its `max_bucket_size` best members
+                  and a count, never the whole list; oversized buckets are counted
+  CandidatePairs  all pairs of a small bucket, member-to-head pairs of a large one; distinct
+  Verify          two joins by id bring both signatures to a pair; only pairs whose estimated Jaccard reaches the
+                  threshold become edges
+  Components      `component_rounds` rounds of min-label propagation over the edges (each a join + CombinePerKey)
+  Resolve         one group per component (ids and edges only): greedy survivor choice in priority order
+  Guard           an edge whose ends never met in one component (too few rounds) keeps only its better end
+  Apply           decisions joined to documents by id
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+from typing import Any, Iterable
+
+import apache_beam as beam
+import numpy as np
+
+from corpus.config import Config, MinHashConfig, SourceConfig
+from corpus.dedup.minhash import (Banding, band_keys, bucket_pairs, choose_banding, dedup_words, estimated_jaccard,
+                                  ngram_keys, order_key, resolve_component, short_key, text_signature)
+from corpus.document import Rejection
+from pipelines.transforms.read import ReadFiles, list_source_files
+
+MINHASH_SEED = 1          # datasketch's default seed, so a signature can be checked with MinHash(num_perm)
+FULL_PAIR_BUCKET = 64     # buckets up to this size give all pairs; larger ones pair members with their heads
+BUCKET_HEADS = 8
+SHORT_BAND = -1           # the "band" of documents too short for one shingle: their whole dedup key
+EVAL_SOURCE = "evaluation"
+
+
+def banding_for(mh: MinHashConfig) -> Banding:
+    if mh.bands is not None and mh.rows is not None:
+        return Banding(mh.bands, mh.rows)
+    return choose_banding(mh.num_perm, mh.threshold)
+
+
+class ComputeSignatures(beam.DoFn):
+    """doc -> main: band records ((band, key), (order, id, cluster_size)); `signatures`: (id, signature bytes)."""
+
+    SIGNATURES = "signatures"
+
+    def __init__(self, mh: MinHashConfig, priorities: dict[str, int], default_priority: int = 0):
+        self._mh = mh
+        self._banding = banding_for(mh)
+        self._priorities = priorities
+        self._default_priority = default_priority
+
+    def process(self, doc) -> Iterable[Any]:
+        words = dedup_words(doc.text)
+        # An empty key (no words at all) is never anyone's duplicate: nothing is emitted for it.
+        member = (order_key(self._priorities.get(doc.source, self._default_priority), doc.id),
+                  doc.cluster_size)
+        if 0 < len(words) < self._mh.ngram:
+            yield (SHORT_BAND, short_key(words)), member
+        elif words:
+            sig = text_signature(words, self._mh.ngram, self._mh.num_perm, MINHASH_SEED)
+            for key in band_keys(sig, self._banding):
+                yield key, member
+            yield beam.pvalue.TaggedOutput(self.SIGNATURES, (doc.id, sig.tobytes()))
+
+
+class BucketMembers(beam.CombineFn):
+    """(count, the `cap` best members): a bucket shared by millions of pages stays a bounded accumulator."""
+
+    def __init__(self, cap: int):
+        self._cap = cap
+
+    def create_accumulator(self):
+        return 0, []
+
+    def add_input(self, acc, member):
+        count, best = acc
+        best.append(member)
+        if len(best) > 2 * self._cap:
+            best = heapq.nsmallest(self._cap, best)
+        return count + 1, best
+
+    def merge_accumulators(self, accs):
+        count, best = 0, []
+        for c, b in accs:
+            count += c
+            best = heapq.nsmallest(self._cap, best + b)
+        return count, best
+
+    def extract_output(self, acc):
+        count, best = acc
+        return count, heapq.nsmallest(self._cap, best)
+
+
+def _pairs_of_bucket(element, cap: int):
+    (band, _), (count, members) = element
+    if count > cap:
+        yield beam.pvalue.TaggedOutput("oversized", (("dedup", "near", "oversized_buckets", ""), (1, count - cap)))
+    orders = [m[0] for m in members]
+    sizes = {m[0][1]: m for m in members}
+    for a, b in bucket_pairs(orders, FULL_PAIR_BUCKET, BUCKET_HEADS):
+        pair = (sizes[a], sizes[b])
+        if band == SHORT_BAND:
+            # Identical dedup keys: verified by construction.
+            yield beam.pvalue.TaggedOutput("verified", pair)
+        else:
+            yield pair
+
+
+def _attach_first_signature(element):
+    _, grouped = element
+    sigs = list(grouped["sig"])
+    for pair in grouped["pair"]:
+        yield pair[1][0][1], (pair, sigs[0])
+
+
+def _verify(element, threshold: float):
+    _, grouped = element
+    sigs = list(grouped["sig"])
+    for pair, sig_a in grouped["half"]:
+        jaccard = estimated_jaccard(np.frombuffer(sig_a, np.uint32), np.frombuffer(sigs[0], np.uint32))
+        if jaccard >= threshold:
+            yield pair
+
+
+def _neighbours(edge):
+    a, b = edge
+    yield a[0][1], b
+    yield b[0][1], a
+
+
+def _propagate(element):
+    doc_id, grouped = element
+    label = min(grouped["label"])
+    yield doc_id, label
+    for neighbour in grouped["adj"]:
+        yield neighbour[0][1], label
+
+
+def _label_edge_first(element):
+    _, grouped = element
+    label = min(grouped["label"])
+    for edge in grouped["edge"]:
+        yield edge[1][0][1], (edge, label)
+
+
+def _label_edge_second(element):
+    _, grouped = element
+    label = min(grouped["label"])
+    for edge, label_a in grouped["half"]:
+        if label_a == label:
+            yield beam.pvalue.TaggedOutput("inside", (label, edge))
+        else:
+            yield beam.pvalue.TaggedOutput("across", edge)
+
+
+def _resolve(element):
+    _, grouped = element
+    members = {m[0][1]: m for m in grouped["member"]}
+    edges = [(a[0][1], b[0][1]) for a, b in grouped["edge"]]
+    decisions = resolve_component([(m[0], doc_id) for doc_id, m in members.items()], edges)
+    absorbed: dict[str, int] = {}
+    for doc_id, survivor in decisions:
+        if survivor is not None:
+            absorbed[survivor] = absorbed.get(survivor, 0) + members[doc_id][1]
+    for doc_id, survivor in decisions:
+        if survivor is None:
+            yield doc_id, ("keep", members[doc_id][1] + absorbed.get(doc_id, 0))
+        else:
+            yield doc_id, ("drop", survivor)
+
+
+def _guard_first(element):
+    _, grouped = element
+    decision = list(grouped["decision"])
+    for edge in grouped["edge"]:
+        yield edge[1][0][1], (edge, decision[0] if decision else ("keep", 1))
+
+
+def _guard_second(element):
+    doc_id, grouped = element
+    decision = list(grouped["decision"])
+    mine = decision[0] if decision else ("keep", 1)
+    for edge, theirs in grouped["half"]:
+        if theirs[0] == "keep" and mine[0] == "keep":
+            yield doc_id, ("drop", edge[0][0][1])
+
+
+def _final_decision(element):
+    doc_id, decisions = element
+    decisions = list(decisions)
+    drops = sorted(d for d in decisions if d[0] == "drop")
+    return doc_id, drops[0] if drops else decisions[0]
+
+
+class FindNearDuplicates(beam.PTransform):
+    """docs -> (decisions (id, ("keep", cluster size) | ("drop", survivor id)), stats count records).
+
+    Only documents that take part in a verified pair get a decision."""
+
+    def __init__(self, mh: MinHashConfig, priorities: dict[str, int]):
+        super().__init__()
+        self._mh = mh
+        self._priorities = priorities
+
+    def expand(self, docs):
+        mh = self._mh
+        cap = mh.max_bucket_size
+        sig = docs | "Signatures" >> beam.ParDo(ComputeSignatures(mh, self._priorities)).with_outputs(
+            ComputeSignatures.SIGNATURES, main="bands")
+        buckets = (sig.bands
+                   | "Buckets" >> beam.CombinePerKey(BucketMembers(cap))
+                   | "CandidatePairs" >> beam.FlatMap(_pairs_of_bucket, cap).with_outputs(
+                       "oversized", "verified", main="pairs"))
+        candidates = buckets.pairs | "DistinctCandidates" >> beam.Distinct()
+        signatures = sig.signatures
+        halves = ({"sig": signatures, "pair": candidates | "PairByFirst" >> beam.Map(lambda p: (p[0][0][1], p))}
+                  | "JoinFirstSignature" >> beam.CoGroupByKey()
+                  | "AttachFirstSignature" >> beam.FlatMap(_attach_first_signature))
+        verified = ({"sig": signatures, "half": halves}
+                    | "JoinSecondSignature" >> beam.CoGroupByKey()
+                    | "VerifyJaccard" >> beam.FlatMap(_verify, mh.threshold))
+        edges = ((verified, buckets.verified)
+                 | "AllEdges" >> beam.Flatten()
+                 | "DistinctEdges" >> beam.Distinct())
+
+        adjacency = edges | "Adjacency" >> beam.FlatMap(_neighbours)
+        members = (adjacency
+                   | "Members" >> beam.Map(lambda kv: (kv[1][0][1], kv[1]))
+                   | "DistinctMembers" >> beam.Distinct())
+        labels = members | "InitialLabels" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
+        for i in range(mh.component_rounds):
+            labels = ({"label": labels, "adj": adjacency}
+                      | f"Round{i + 1}Join" >> beam.CoGroupByKey()
+                      | f"Round{i + 1}Send" >> beam.FlatMap(_propagate)
+                      | f"Round{i + 1}Min" >> beam.CombinePerKey(min))
+        first = ({"label": labels, "edge": edges | "EdgeByFirst" >> beam.Map(lambda e: (e[0][0][1], e))}
+                 | "LabelEdgesFirst" >> beam.CoGroupByKey()
+                 | "AttachFirstLabel" >> beam.FlatMap(_label_edge_first))
+        labelled = ({"label": labels, "half": first}
+                    | "LabelEdgesSecond" >> beam.CoGroupByKey()
+                    | "SplitByComponent" >> beam.FlatMap(_label_edge_second).with_outputs("inside", "across"))
+        member_by_label = ({"label": labels, "member": members}
+                           | "JoinMemberLabels" >> beam.CoGroupByKey()
+                           | "MemberByLabel" >> beam.FlatMap(
+                               lambda kv: [(min(kv[1]["label"]), m) for m in kv[1]["member"]]))
+        resolved = ({"member": member_by_label, "edge": labelled.inside}
+                    | "GroupComponents" >> beam.CoGroupByKey()
+                    | "Resolve" >> beam.FlatMap(_resolve))
+
+        across = labelled.across
+        guard_half = ({"decision": resolved, "edge": across | "AcrossByFirst" >> beam.Map(lambda e: (e[0][0][1], e))}
+                      | "GuardJoinFirst" >> beam.CoGroupByKey()
+                      | "GuardAttach" >> beam.FlatMap(_guard_first))
+        guarded = ({"decision": resolved, "half": guard_half}
+                   | "GuardJoinSecond" >> beam.CoGroupByKey()
+                   | "GuardSurvivorPairs" >> beam.FlatMap(_guard_second))
+        decisions = ((resolved, guarded)
+                     | "AllDecisions" >> beam.Flatten()
+                     | "DecisionsById" >> beam.GroupByKey()
+                     | "FinalDecision" >> beam.Map(_final_decision))
+
+        def count(label, pcoll, name):
+            return pcoll | label >> beam.Map(lambda _: (("dedup", "near", name, ""), (1, 0)))
+
+        stats = [buckets.oversized,
+                 count("CountCandidates", candidates, "candidate_pairs"),
+                 count("CountEdges", edges, "verified_pairs"),
+                 count("CountAcross", across, "unconverged_edges")]
+        return decisions, stats
+
+
+def _apply(element, stage: str, reason: str):
+    _, grouped = element
+    decisions = list(grouped["decision"])
+    for doc in grouped["doc"]:
+        if not decisions:
+            yield doc
+        elif decisions[0][0] == "keep":
+            doc.cluster_size = decisions[0][1]
+            yield doc
+        else:
+            yield beam.pvalue.TaggedOutput("rejected", Rejection.of(doc, stage, reason,
+                                                                    duplicate_of=decisions[0][1]))
+
+
+class ApplyDecisions(beam.PTransform):
+    """Join (id, decision) to documents by id: kept documents (with cluster size) and rejections."""
+
+    def __init__(self, stage: str, reason: str):
+        super().__init__()
+        self._stage = stage
+        self._reason = reason
+
+    def expand(self, pcolls):
+        docs, decisions = pcolls
+        results = ({"doc": docs | "DocById" >> beam.Map(lambda d: (d.id, d)), "decision": decisions}
+                   | "JoinDecisions" >> beam.CoGroupByKey()
+                   | "Apply" >> beam.FlatMap(_apply, self._stage, self._reason).with_outputs("rejected",
+                                                                                             main="kept"))
+        return results.kept, results.rejected
+
+
+def _eval_pairs(element):
+    (band, _), grouped = element
+    evals = sorted(grouped["eval"])
+    if not evals:
+        return
+    for member in grouped["doc"]:
+        for ev in evals[:BUCKET_HEADS]:
+            if band == SHORT_BAND:
+                yield beam.pvalue.TaggedOutput("verified", (ev, member))
+            else:
+                yield ev, member
+
+
+class _MatchEvalNgrams(beam.DoFn):
+    """doc -> (id, ("drop", evaluation id)) when the document shares an n-gram with the evaluation set."""
+
+    def __init__(self, ngram: int):
+        self._ngram = ngram
+        self._table = None
+        self._table_source = None
+
+    def process(self, doc, table):
+        if self._table_source is not table:
+            self._table = dict(table)
+            self._table_source = table
+        hits = [self._table[k] for k in ngram_keys(dedup_words(doc.text), self._ngram) if k in self._table]
+        if hits:
+            yield doc.id, ("drop", min(hits))
+
+
+class FindContamination(beam.PTransform):
+    """docs -> decisions (id, ("drop", evaluation document id)) for documents too close to the
+    configured evaluation set (SPEC stage 9): by MinHash Jaccard, or by any shared n-gram."""
+
+    def __init__(self, config: Config):
+        super().__init__()
+        self._config = config
+
+    def expand(self, docs):
+        p = docs.pipeline
+        dc = self._config.dedup.decontamination
+        eval_config = dataclasses.replace(self._config, sources=(SourceConfig(
+            name=EVAL_SOURCE, kind=dc.kind, paths=dc.paths, text_field=dc.text_field),))
+        eval_docs = (p
+                     | "ListEvalFiles" >> beam.Create(list_source_files(eval_config))
+                     | "ReadEvalSet" >> beam.ParDo(ReadFiles(eval_config)).with_outputs(ReadFiles.REJECTED,
+                                                                                         main="docs")).docs
+        if dc.mode == "ngram":
+            table = (eval_docs
+                     | "EvalNgrams" >> beam.FlatMap(
+                         lambda d: [(k, d.id) for k in ngram_keys(dedup_words(d.text), dc.ngram)])
+                     | "FirstEvalPerNgram" >> beam.CombinePerKey(min))
+            return docs | "MatchEvalNgrams" >> beam.ParDo(_MatchEvalNgrams(dc.ngram), beam.pvalue.AsList(table))
+
+        mh = MinHashConfig(ngram=dc.ngram, threshold=dc.threshold, num_perm=self._config.dedup.minhash.num_perm)
+        doc_sig = docs | "DocSignatures" >> beam.ParDo(ComputeSignatures(mh, {})).with_outputs(
+            ComputeSignatures.SIGNATURES, main="bands")
+        eval_sig = eval_docs | "EvalSignatures" >> beam.ParDo(ComputeSignatures(mh, {})).with_outputs(
+            ComputeSignatures.SIGNATURES, main="bands")
+        pairs = ({"eval": eval_sig.bands, "doc": doc_sig.bands}
+                 | "EvalBuckets" >> beam.CoGroupByKey()
+                 | "EvalCandidates" >> beam.FlatMap(_eval_pairs).with_outputs("verified", main="pairs"))
+        candidates = pairs.pairs | "DistinctEvalCandidates" >> beam.Distinct()
+        halves = ({"sig": eval_sig.signatures,
+                   "pair": candidates | "ByEvalId" >> beam.Map(lambda pr: (pr[0][0][1], pr))}
+                  | "JoinEvalSignature" >> beam.CoGroupByKey()
+                  | "AttachEvalSignature" >> beam.FlatMap(_attach_first_signature))
+        verified = ({"sig": doc_sig.signatures, "half": halves}
+                    | "JoinDocSignature" >> beam.CoGroupByKey()
+                    | "VerifyEvalJaccard" >> beam.FlatMap(_verify, dc.threshold))
+        return ((verified, pairs.verified)
+                | "AllContaminated" >> beam.Flatten()
+                | "ContaminatedById" >> beam.Map(lambda pr: (pr[1][0][1], ("drop", pr[0][0][1])))
+                | "GroupContaminated" >> beam.GroupByKey()
+                | "FirstEvalMatch" >> beam.Map(lambda kv: (kv[0], min(kv[1]))))
