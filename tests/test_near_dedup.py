@@ -1,0 +1,181 @@
+"""Stages 8-9 through the whole Beam pipeline: near-duplicates removed with a named survivor, chains, short
+documents, priorities, decontamination, determinism across worker counts, and the shape of the graph."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.config import config_from_dict
+from corpus.dedup.minhash import dedup_words, shingles
+from corpus.sample.generate import EN, RU
+from pipelines.build import build_pipeline
+from pipelines.run import run_corpus
+from tests.conftest import shared_data
+
+
+def edit(text: str, positions: list[int]) -> str:
+    """Replace the words at `positions` (each edit breaks the 13 shingles that cover it)."""
+    words = text.split(" ")
+    for p in positions:
+        words[p] = f"changed{p}"
+    return " ".join(words)
+
+
+def jaccard(a: str, b: str, n: int = 13) -> float:
+    sa, sb = set(shingles(dedup_words(a), n)), set(shingles(dedup_words(b), n))
+    return len(sa & sb) / len(sa | sb)
+
+
+A = " ".join(EN[0:6])
+B = edit(A, [20, 150])              # A~B
+C = edit(B, [250, 320])             # B~C, but A and C are too far apart
+X = " ".join(RU[0:7])
+X2 = edit(X, [100])                 # a near copy of a higher-priority document
+Y = " ".join(EN[6:10])
+Z = " ".join(EN[10:12] + RU[7:10])
+SHORT_1, SHORT_2, SHORT_3 = "Click here to subscribe!", "click here to SUBSCRIBE", "Read more about us."
+LEAKED_SENTENCE = " ".join(Y.split(" ")[30:50])
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def make_inputs(root: Path) -> None:
+    write_jsonl(root / "wiki.jsonl", [{"id": "a", "text": A}, {"id": "x", "text": X}])
+    write_jsonl(root / "web.jsonl", [{"id": i, "text": t} for i, t in
+                                     [("b", B), ("c", C), ("x2", X2), ("y", Y), ("z", Z), ("s1", SHORT_1),
+                                      ("s2", SHORT_2), ("s3", SHORT_3)]])
+    write_jsonl(root / "eval.jsonl", [{"text": edit(Z, [60])}, {"text": LEAKED_SENTENCE}])
+
+
+def config(root: Path, mode: str = "jaccard"):
+    return config_from_dict({
+        "sources": [
+            {"name": "wiki", "kind": "jsonl", "paths": ["wiki.jsonl"], "id_field": "id", "priority": 3},
+            {"name": "web", "kind": "jsonl", "paths": ["web.jsonl"], "id_field": "id", "priority": 1},
+        ],
+        "dedup": {"decontamination": {"paths": ["eval.jsonl"], "mode": mode}},
+        "output": {"num_shards": 2},
+    }, base_dir=str(root))
+
+
+def read(out: Path, kind: str) -> list[dict]:
+    return pq.read_table(out / kind).to_pylist()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("near")
+    make_inputs(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(inputs):
+    out = inputs / "out"
+    run_corpus(config(inputs), str(out))
+    kept = {r["id"].split("#")[-1]: r for r in read(out, "shards")}
+    rejects = {r["id"].split("#")[-1]: r for r in read(out, "rejects")}
+    return out, kept, rejects
+
+
+def test_the_fixture_pairs_sit_where_the_test_says():
+    assert jaccard(A, B) >= 0.83 and jaccard(B, C) >= 0.83
+    assert jaccard(A, C) <= 0.76
+    assert jaccard(X, X2) >= 0.85
+    assert jaccard(A, Y) == 0
+
+
+def test_near_duplicate_of_a_higher_priority_source_goes(run):
+    _, kept, rejects = run
+    assert rejects["x2"]["stage"] == "near_dedup" and rejects["x2"]["reason"] == "near_duplicate"
+    assert rejects["x2"]["duplicate_of"].endswith("#x")
+    assert rejects["b"]["duplicate_of"].endswith("#a")
+
+
+def test_chain_keeps_the_far_end(run):
+    _, kept, rejects = run
+    assert "a" in kept and "c" in kept and "b" in rejects
+
+
+def test_short_documents_fall_back_to_their_whole_key(run):
+    _, kept, rejects = run
+    assert "s1" in kept and "s3" in kept
+    assert rejects["s2"]["reason"] == "near_duplicate" and rejects["s2"]["duplicate_of"].endswith("#s1")
+
+
+def test_survivors_carry_their_cluster_size(run):
+    _, kept, _ = run
+    assert kept["a"]["cluster_size"] == 2 and kept["x"]["cluster_size"] == 2 and kept["s1"]["cluster_size"] == 2
+    assert kept["c"]["cluster_size"] == 1 and kept["y"]["cluster_size"] == 1
+
+
+def test_every_removed_document_names_a_survivor_and_no_survivors_pair_up(run):
+    _, kept, rejects = run
+    kept_ids = {r["id"] for r in kept.values()}
+    near = [r for r in rejects.values() if r["stage"] == "near_dedup"]
+    assert len(near) == 3
+    assert all(r["duplicate_of"] in kept_ids for r in near)
+    texts = [r["text"] for r in kept.values() if len(dedup_words(r["text"])) >= 13]
+    assert all(jaccard(a, b) < 0.8 for a, b in itertools.combinations(texts, 2))
+
+
+def test_decontamination_drops_a_leaked_evaluation_item(run):
+    out, kept, rejects = run
+    assert rejects["z"]["stage"] == "decontaminate" and rejects["z"]["reason"] == "contaminated"
+    assert rejects["z"]["duplicate_of"].startswith("evaluation/eval.jsonl#")
+    assert "y" in kept   # one shared sentence is not 80% Jaccard
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["dedup"]["near_removed"] == 3 and stats["dedup"]["decontaminated"] == 1
+    assert stats["dedup"]["largest_cluster"] == 2 and stats["conservation"]["ok"]
+    assert stats["dedup"]["near"]["verified_pairs"] >= 4
+
+
+def test_ngram_mode_drops_a_document_sharing_one_13_gram(inputs, tmp_path):
+    out = tmp_path / "out"
+    run_corpus(config(inputs, mode="ngram"), str(out))
+    rejects = {r["id"].split("#")[-1]: r for r in read(out, "rejects") if r["stage"] == "decontaminate"}
+    assert set(rejects) == {"y", "z"}
+
+
+def _digests(out: Path) -> dict[str, str]:
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.glob("*/*.parquet"))}
+
+
+def test_same_survivors_and_rejects_with_two_worker_processes(run, inputs, tmp_path):
+    out, _, _ = run
+    again = tmp_path / "again"
+    run_corpus(config(inputs), str(again), ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    assert _digests(again) == _digests(out)
+
+
+def test_no_global_step_over_signatures_or_edges(inputs, tmp_path):
+    p = beam.Pipeline()
+    build_pipeline(p, config(inputs), str(tmp_path / "staging"))
+    names = [t.unique_name for t in p.to_runner_api().components.transforms.values()]
+    dedup_steps = [n for n in names if n.startswith(("NearDuplicates/", "FindContamination/"))]
+    assert any("Buckets" in n for n in dedup_steps) and any("Round8" in n for n in dedup_steps)
+    # CombineGlobally expands to KeyWithVoid + a combine on the single None key: neither may appear here.
+    assert not [n for n in dedup_steps if "CombineGlobally" in n or "KeyWithVoid" in n]
+
+
+def test_cs336_fuzzy_license_fixtures(shared, tmp_path):
+    folder = shared_data() / "eval/dedup/cs336-fixtures/documents_with_fuzzy_duplicates"
+    cfg = config_from_dict({"sources": [{"name": "licenses", "kind": "text", "paths": [f"{folder}/*.txt"]}]})
+    out = tmp_path / "out"
+    run_corpus(cfg, str(out))
+    kept = sorted(Path(r["id"]).name for r in read(out, "shards"))
+    rejects = [r for r in read(out, "rejects") if r["stage"] == "near_dedup"]
+    # The two MIT licences (13-gram Jaccard 0.92) are one document; the PyTorch licence is another.
+    assert kept == ["pytorch_license.txt", "rails_mit_license.txt"]
+    assert [Path(r["id"]).name for r in rejects] == ["react_mit_license.txt"]
+    assert rejects[0]["duplicate_of"].endswith("rails_mit_license.txt")
