@@ -89,6 +89,7 @@ class MinHashConfig:
     rows: int | None = None
     max_bucket_size: int = 10000    # an LSH bucket keeps this many best members; the rest are counted
     component_rounds: int = 8       # label-propagation rounds that find components of verified pairs
+    exact_check_sigmas: float = 3.0  # estimates this many std devs from the threshold get an exact check; 0: never
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,7 @@ def _validate(cfg: Config, check_paths: bool) -> None:
         _require(mh.bands * mh.rows <= mh.num_perm, "dedup.minhash: bands * rows must not exceed num_perm")
     _require(mh.max_bucket_size >= 2, "dedup.minhash.max_bucket_size: must be >= 2")
     _require(mh.component_rounds >= 1, "dedup.minhash.component_rounds: must be >= 1")
+    _require(mh.exact_check_sigmas >= 0, "dedup.minhash.exact_check_sigmas: must be >= 0")
     dc = cfg.dedup.decontamination
     _require(dc.kind in SOURCE_KINDS, f"dedup.decontamination.kind: {dc.kind!r} is not one of "
                                       f"{', '.join(SOURCE_KINDS)}")

@@ -88,7 +88,7 @@ def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> di
     """SPEC §4b `dedup`, plus the near-dedup machinery's own counts (how many pairs were checked, and so on)."""
     dedup: dict[str, Any] = {"exact_removed": 0, "near_removed": 0, "decontaminated": 0, "clusters": 0,
                              "largest_cluster": 0}
-    near: dict[str, Any] = {"candidate_pairs": 0, "verified_pairs": 0, "oversized_buckets": 0,
+    near: dict[str, Any] = {"candidate_pairs": 0, "exact_checked_pairs": 0, "verified_pairs": 0, "oversized_buckets": 0,
                             "oversized_bucket_members": 0, "unconverged_edges": 0, **(near_params or {})}
     for (table, a, b, key), (docs, extra) in counts.items():
         if table == "funnel" and b == STAGE_EXACT_DEDUP:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from corpus.dedup.minhash import (band_keys, bucket_pairs, candidate_probability, choose_banding, dedup_words,
+from corpus.dedup.minhash import (EXACT, NO, YES, band_keys, exact_jaccard, shingle_set, verification, bucket_pairs, candidate_probability, choose_banding, dedup_words,
                                   estimated_jaccard, ngram_keys, order_key, resolve_component, short_key, shingles,
                                   signature, text_signature)
 from corpus.sample.generate import EN, RU
@@ -114,6 +114,20 @@ def test_removed_documents_name_a_verified_surviving_neighbour():
 def test_short_key_ignores_case_and_punctuation_only():
     assert short_key(dedup_words("Click here!")) == short_key(dedup_words("click HERE"))
     assert short_key(dedup_words("Click here!")) != short_key(dedup_words("Click there!"))
+
+
+def test_estimates_near_the_threshold_go_to_an_exact_check():
+    assert verification(0.95, 0.8, 256, 3.0) == YES
+    assert verification(0.81, 0.8, 256, 3.0) == EXACT and verification(0.70, 0.8, 256, 3.0) == NO
+    assert verification(0.81, 0.8, 256, 0.0) == YES and verification(0.79, 0.8, 256, 0.0) == NO
+
+
+def test_exact_jaccard_of_shingle_sets():
+    a = shingle_set(" ".join(EN[:2]).split(), 13)
+    b = shingle_set(" ".join(EN[1:3]).split(), 13)
+    inter = len(set(a.tolist()) & set(b.tolist()))
+    assert exact_jaccard(a, b) == inter / (len(a) + len(b) - inter)
+    assert exact_jaccard(a, a) == 1.0
 
 
 def test_ngram_keys_find_a_shared_sentence():

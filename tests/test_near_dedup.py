@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus.config import config_from_dict
-from corpus.dedup.minhash import dedup_words, shingles
-from corpus.sample.generate import EN, RU
+from corpus.dedup.minhash import dedup_words, estimated_jaccard, shingles, text_signature
+from corpus.sample.generate import DE, EN, ES, FR, RU
 from pipelines.build import build_pipeline
 from pipelines.run import run_corpus
 from tests.conftest import shared_data
@@ -40,6 +40,8 @@ X = " ".join(RU[0:7])
 X2 = edit(X, [100])                 # a near copy of a higher-priority document
 Y = " ".join(EN[6:10])
 Z = " ".join(EN[10:12] + RU[7:10])
+V = " ".join(DE + FR + ES)
+V2 = edit(V, [41, 46, 229])         # true Jaccard 0.81, but its 256-slot estimate says 0.78
 SHORT_1, SHORT_2, SHORT_3 = "Click here to subscribe!", "click here to SUBSCRIBE", "Read more about us."
 LEAKED_SENTENCE = " ".join(Y.split(" ")[30:50])
 
@@ -49,9 +51,9 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def make_inputs(root: Path) -> None:
-    write_jsonl(root / "wiki.jsonl", [{"id": "a", "text": A}, {"id": "x", "text": X}])
+    write_jsonl(root / "wiki.jsonl", [{"id": "a", "text": A}, {"id": "x", "text": X}, {"id": "v", "text": V}])
     write_jsonl(root / "web.jsonl", [{"id": i, "text": t} for i, t in
-                                     [("b", B), ("c", C), ("x2", X2), ("y", Y), ("z", Z), ("s1", SHORT_1),
+                                     [("b", B), ("c", C), ("x2", X2), ("v2", V2), ("y", Y), ("z", Z), ("s1", SHORT_1),
                                       ("s2", SHORT_2), ("s3", SHORT_3)]])
     write_jsonl(root / "eval.jsonl", [{"text": edit(Z, [60])}, {"text": LEAKED_SENTENCE}])
 
@@ -62,6 +64,7 @@ def config(root: Path, mode: str = "jaccard"):
             {"name": "wiki", "kind": "jsonl", "paths": ["wiki.jsonl"], "id_field": "id", "priority": 3},
             {"name": "web", "kind": "jsonl", "paths": ["web.jsonl"], "id_field": "id", "priority": 1},
         ],
+        "langid": {"min_lang_score": 0.0},   # V mixes three languages on purpose
         "dedup": {"decontamination": {"paths": ["eval.jsonl"], "mode": mode}},
         "output": {"num_shards": 2},
     }, base_dir=str(root))
@@ -92,6 +95,9 @@ def test_the_fixture_pairs_sit_where_the_test_says():
     assert jaccard(A, C) <= 0.76
     assert jaccard(X, X2) >= 0.85
     assert jaccard(A, Y) == 0
+    v, v2 = dedup_words(V), dedup_words(V2)
+    assert jaccard(V, V2) >= 0.8
+    assert estimated_jaccard(text_signature(v, 13, 256, 1), text_signature(v2, 13, 256, 1)) < 0.8
 
 
 def test_near_duplicate_of_a_higher_priority_source_goes(run):
@@ -99,6 +105,12 @@ def test_near_duplicate_of_a_higher_priority_source_goes(run):
     assert rejects["x2"]["stage"] == "near_dedup" and rejects["x2"]["reason"] == "near_duplicate"
     assert rejects["x2"]["duplicate_of"].endswith("#x")
     assert rejects["b"]["duplicate_of"].endswith("#a")
+
+
+def test_pair_just_above_the_threshold_is_caught_by_the_exact_check(run):
+    out, _, rejects = run
+    assert rejects["v2"]["duplicate_of"].endswith("#v")
+    assert json.loads((out / "stats.json").read_text())["dedup"]["near"]["exact_checked_pairs"] >= 1
 
 
 def test_chain_keeps_the_far_end(run):
@@ -122,7 +134,7 @@ def test_every_removed_document_names_a_survivor_and_no_survivors_pair_up(run):
     _, kept, rejects = run
     kept_ids = {r["id"] for r in kept.values()}
     near = [r for r in rejects.values() if r["stage"] == "near_dedup"]
-    assert len(near) == 3
+    assert len(near) == 4
     assert all(r["duplicate_of"] in kept_ids for r in near)
     texts = [r["text"] for r in kept.values() if len(dedup_words(r["text"])) >= 13]
     assert all(jaccard(a, b) < 0.8 for a, b in itertools.combinations(texts, 2))
@@ -134,7 +146,7 @@ def test_decontamination_drops_a_leaked_evaluation_item(run):
     assert rejects["z"]["duplicate_of"].startswith("evaluation/eval.jsonl#")
     assert "y" in kept   # one shared sentence is not 80% Jaccard
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["dedup"]["near_removed"] == 3 and stats["dedup"]["decontaminated"] == 1
+    assert stats["dedup"]["near_removed"] == 4 and stats["dedup"]["decontaminated"] == 1
     assert stats["dedup"]["largest_cluster"] == 2 and stats["conservation"]["ok"]
     assert stats["dedup"]["near"]["verified_pairs"] >= 4
 

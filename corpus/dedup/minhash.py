@@ -116,6 +116,35 @@ def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
 
 
+YES, NO, EXACT = "yes", "no", "exact"
+
+
+def verification(estimate: float, threshold: float, num_perm: int, sigmas: float) -> str:
+    """Decide a candidate pair from its signature estimate, or send it to an exact check when the estimate sits
+    within `sigmas` standard deviations of the threshold. With 256 slots the estimate's spread at J = 0.8 is
+    0.025, so without the exact check pairs just above the threshold are missed and pairs just below are taken
+    about as often as not; the exact check touches only that narrow band."""
+    margin = sigmas * expected_std(threshold, num_perm)
+    if estimate >= threshold + margin:
+        return YES
+    if estimate < threshold - margin:
+        return NO
+    return EXACT
+
+
+def shingle_set(words: Sequence[str], n: int) -> np.ndarray:
+    """The document's shingles as sorted unique 64-bit keys, for the exact Jaccard check."""
+    return np.array(sorted(ngram_keys(words, n)), dtype=np.uint64)
+
+
+def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Jaccard of two sorted unique key arrays."""
+    if not len(a) and not len(b):
+        return 1.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter)
+
+
 def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
     """The LSH S-curve: the chance that a pair with this Jaccard shares at least one band."""
     return 1.0 - (1.0 - jaccard ** rows) ** bands

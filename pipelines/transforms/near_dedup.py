@@ -7,8 +7,8 @@ id. The graph, top to bottom:
   Buckets         CombinePerKey with a bounded accumulator: a hot bucket keeps its `max_bucket_size` best members
                   and a count, never the whole list; oversized buckets are counted
   CandidatePairs  all pairs of a small bucket, member-to-head pairs of a large one; distinct
-  Verify          two joins by id bring both signatures to a pair; only pairs whose estimated Jaccard reaches the
-                  threshold become edges
+  Verify          two joins by id bring both signatures to a pair; the estimated Jaccard decides it, except within
+                  `exact_check_sigmas` of the threshold, where the exact shingle Jaccard does
   Components      `component_rounds` rounds of min-label propagation over the edges (each a join + CombinePerKey)
   Resolve         one group per component (ids and edges only): greedy survivor choice in priority order
   Guard           an edge whose ends never met in one component (too few rounds) keeps only its better end
@@ -25,8 +25,9 @@ import apache_beam as beam
 import numpy as np
 
 from corpus.config import Config, MinHashConfig, SourceConfig
-from corpus.dedup.minhash import (Banding, band_keys, bucket_pairs, choose_banding, dedup_words, estimated_jaccard,
-                                  ngram_keys, order_key, resolve_component, short_key, text_signature)
+from corpus.dedup.minhash import (EXACT, YES, Banding, band_keys, bucket_pairs, choose_banding, dedup_words,
+                                  estimated_jaccard, exact_jaccard, ngram_keys, order_key, resolve_component,
+                                  shingle_set, short_key, text_signature, verification)
 from corpus.document import Rejection
 from pipelines.transforms.read import ReadFiles, list_source_files
 
@@ -118,13 +119,85 @@ def _attach_first_signature(element):
         yield pair[1][0][1], (pair, sigs[0])
 
 
-def _verify(element, threshold: float):
+def _judge(element, threshold: float, num_perm: int, sigmas: float):
     _, grouped = element
     sigs = list(grouped["sig"])
     for pair, sig_a in grouped["half"]:
-        jaccard = estimated_jaccard(np.frombuffer(sig_a, np.uint32), np.frombuffer(sigs[0], np.uint32))
-        if jaccard >= threshold:
+        estimate = estimated_jaccard(np.frombuffer(sig_a, np.uint32), np.frombuffer(sigs[0], np.uint32))
+        verdict = verification(estimate, threshold, num_perm, sigmas)
+        if verdict == YES:
             yield pair
+        elif verdict == EXACT:
+            yield beam.pvalue.TaggedOutput(EXACT, pair)
+
+
+class _ShingleSets(beam.DoFn):
+    """doc -> (id, sorted 64-bit shingle keys) for the few documents in a pair that needs the exact check."""
+
+    def __init__(self, ngram: int):
+        self._ngram = ngram
+
+    def process(self, doc, wanted):
+        if doc.id in wanted:
+            yield doc.id, shingle_set(dedup_words(doc.text), self._ngram).tobytes()
+
+
+def _exact_check(element, threshold: float):
+    _, grouped = element
+    sets = list(grouped["sig"])
+    for pair, set_a in grouped["half"]:
+        if exact_jaccard(np.frombuffer(set_a, np.uint64), np.frombuffer(sets[0], np.uint64)) >= threshold:
+            yield pair
+
+
+def _first_id(pair):
+    return pair[0][0][1]
+
+
+def _second_id(pair):
+    return pair[1][0][1]
+
+
+class VerifyPairs(beam.PTransform):
+    """(pairs, first signatures, second signatures, first docs, second docs) -> (verified pairs, exact-checked).
+
+    A pair is ((order, size), (order, size)) whose ids key the first and second collections. The signature
+    estimate decides every pair away from the threshold; pairs within `sigmas` standard deviations of it are
+    decided by their exact shingle Jaccard. Only the documents of those pairs compute shingle sets (their ids
+    reach the docs as a side input, so the text itself is never shuffled)."""
+
+    def __init__(self, threshold: float, num_perm: int, sigmas: float, ngram: int):
+        super().__init__()
+        self._threshold = threshold
+        self._num_perm = num_perm
+        self._sigmas = sigmas
+        self._ngram = ngram
+
+    def _join(self, label, first, second, pairs, fn, *args):
+        halves = ({"sig": first, "pair": pairs | f"{label}ByFirst" >> beam.Map(lambda p: (_first_id(p), p))}
+                  | f"{label}JoinFirst" >> beam.CoGroupByKey()
+                  | f"{label}AttachFirst" >> beam.FlatMap(_attach_first_signature))
+        return ({"sig": second, "half": halves} | f"{label}JoinSecond" >> beam.CoGroupByKey()
+                | f"{label}Decide" >> fn(*args))
+
+    def expand(self, inputs):
+        pairs, sigs_first, sigs_second, docs_first, docs_second = inputs
+        judged = self._join("Estimate", sigs_first, sigs_second, pairs,
+                            lambda *a: beam.FlatMap(_judge, *a).with_outputs(EXACT, main="yes"),
+                            self._threshold, self._num_perm, self._sigmas)
+        uncertain = judged[EXACT]
+        wanted_first = (uncertain | "FirstIds" >> beam.Map(lambda p: (_first_id(p), None))
+                        | "DistinctFirstIds" >> beam.Distinct())
+        wanted_second = (uncertain | "SecondIds" >> beam.Map(lambda p: (_second_id(p), None))
+                         | "DistinctSecondIds" >> beam.Distinct())
+        sets_first = docs_first | "FirstShingleSets" >> beam.ParDo(_ShingleSets(self._ngram),
+                                                                   beam.pvalue.AsDict(wanted_first))
+        sets_second = docs_second | "SecondShingleSets" >> beam.ParDo(_ShingleSets(self._ngram),
+                                                                      beam.pvalue.AsDict(wanted_second))
+        exact = self._join("Exact", sets_first, sets_second, uncertain, beam.FlatMap, _exact_check,
+                           self._threshold)
+        verified = (judged.yes, exact) | "Verified" >> beam.Flatten()
+        return verified, uncertain
 
 
 def _neighbours(edge):
@@ -217,13 +290,8 @@ class FindNearDuplicates(beam.PTransform):
                    | "CandidatePairs" >> beam.FlatMap(_pairs_of_bucket, cap).with_outputs(
                        "oversized", "verified", main="pairs"))
         candidates = buckets.pairs | "DistinctCandidates" >> beam.Distinct()
-        signatures = sig.signatures
-        halves = ({"sig": signatures, "pair": candidates | "PairByFirst" >> beam.Map(lambda p: (p[0][0][1], p))}
-                  | "JoinFirstSignature" >> beam.CoGroupByKey()
-                  | "AttachFirstSignature" >> beam.FlatMap(_attach_first_signature))
-        verified = ({"sig": signatures, "half": halves}
-                    | "JoinSecondSignature" >> beam.CoGroupByKey()
-                    | "VerifyJaccard" >> beam.FlatMap(_verify, mh.threshold))
+        verified, uncertain = ((candidates, sig.signatures, sig.signatures, docs, docs)
+                               | "Verify" >> VerifyPairs(mh.threshold, mh.num_perm, mh.exact_check_sigmas, mh.ngram))
         edges = ((verified, buckets.verified)
                  | "AllEdges" >> beam.Flatten()
                  | "DistinctEdges" >> beam.Distinct())
@@ -269,6 +337,7 @@ class FindNearDuplicates(beam.PTransform):
 
         stats = [buckets.oversized,
                  count("CountCandidates", candidates, "candidate_pairs"),
+                 count("CountExactChecks", uncertain, "exact_checked_pairs"),
                  count("CountEdges", edges, "verified_pairs"),
                  count("CountAcross", across, "unconverged_edges")]
         return decisions, stats
@@ -359,7 +428,8 @@ class FindContamination(beam.PTransform):
                      | "FirstEvalPerNgram" >> beam.CombinePerKey(min))
             return docs | "MatchEvalNgrams" >> beam.ParDo(_MatchEvalNgrams(dc.ngram), beam.pvalue.AsList(table))
 
-        mh = MinHashConfig(ngram=dc.ngram, threshold=dc.threshold, num_perm=self._config.dedup.minhash.num_perm)
+        mh = dataclasses.replace(self._config.dedup.minhash, ngram=dc.ngram, threshold=dc.threshold,
+                                 bands=None, rows=None)
         doc_sig = docs | "DocSignatures" >> beam.ParDo(ComputeSignatures(mh, {})).with_outputs(
             ComputeSignatures.SIGNATURES, main="bands")
         eval_sig = eval_docs | "EvalSignatures" >> beam.ParDo(ComputeSignatures(mh, {})).with_outputs(
@@ -368,13 +438,8 @@ class FindContamination(beam.PTransform):
                  | "EvalBuckets" >> beam.CoGroupByKey()
                  | "EvalCandidates" >> beam.FlatMap(_eval_pairs).with_outputs("verified", main="pairs"))
         candidates = pairs.pairs | "DistinctEvalCandidates" >> beam.Distinct()
-        halves = ({"sig": eval_sig.signatures,
-                   "pair": candidates | "ByEvalId" >> beam.Map(lambda pr: (pr[0][0][1], pr))}
-                  | "JoinEvalSignature" >> beam.CoGroupByKey()
-                  | "AttachEvalSignature" >> beam.FlatMap(_attach_first_signature))
-        verified = ({"sig": doc_sig.signatures, "half": halves}
-                    | "JoinDocSignature" >> beam.CoGroupByKey()
-                    | "VerifyEvalJaccard" >> beam.FlatMap(_verify, dc.threshold))
+        verified, _ = ((candidates, eval_sig.signatures, doc_sig.signatures, eval_docs, docs)
+                       | "Verify" >> VerifyPairs(dc.threshold, mh.num_perm, mh.exact_check_sigmas, dc.ngram))
         return ((verified, pairs.verified)
                 | "AllContaminated" >> beam.Flatten()
                 | "ContaminatedById" >> beam.Map(lambda pr: (pr[1][0][1], ("drop", pr[0][0][1])))
