@@ -32,7 +32,8 @@ from corpus.dedup.minhash import (EXACT, YES, band_keys, bucket_pairs, choose_ba
                                   verification)
 from corpus.document import Document
 from corpus.sources import ReadContext, reader_for
-from pipelines.transforms.near_dedup import BUCKET_HEADS, FULL_PAIR_BUCKET, MINHASH_SEED
+from corpus.config import MinHashConfig
+from pipelines.transforms.near_dedup import BUCKET_HEADS, MINHASH_SEED
 
 NGRAM, NUM_PERM, THRESHOLD = 13, 256, 0.8
 LEVELS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
@@ -96,7 +97,7 @@ def detected_pairs(signatures: list[np.ndarray], sets: list[np.ndarray], sigmas:
             buckets[key].append((0, f"{doc:08d}"))
     candidates = set()
     for members in buckets.values():
-        for a, b in bucket_pairs(sorted(members), FULL_PAIR_BUCKET, BUCKET_HEADS):
+        for a, b in bucket_pairs(sorted(members), MinHashConfig().hot_bucket_size, BUCKET_HEADS):
             candidates.add((int(a), int(b)))
     found, exact_checks = set(), 0
     for a, b in candidates:

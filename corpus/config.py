@@ -87,7 +87,7 @@ class MinHashConfig:
     num_perm: int = 256
     bands: int | None = None
     rows: int | None = None
-    max_bucket_size: int = 10000    # an LSH bucket keeps this many best members; the rest are counted
+    hot_bucket_size: int = 64       # larger LSH buckets pair each member with their 8 best members, not all pairs
     component_rounds: int = 8       # label-propagation rounds that find components of verified pairs
     exact_check_sigmas: float = 3.0  # estimates this many std devs from the threshold get an exact check; 0: never
 
@@ -276,7 +276,7 @@ def _validate(cfg: Config, check_paths: bool) -> None:
         _require(mh.bands is not None and mh.rows is not None, "dedup.minhash: set both bands and rows, or neither")
         _require(mh.bands >= 1 and mh.rows >= 1, "dedup.minhash: bands and rows must be >= 1")
         _require(mh.bands * mh.rows <= mh.num_perm, "dedup.minhash: bands * rows must not exceed num_perm")
-    _require(mh.max_bucket_size >= 2, "dedup.minhash.max_bucket_size: must be >= 2")
+    _require(mh.hot_bucket_size >= 2, "dedup.minhash.hot_bucket_size: must be >= 2")
     _require(mh.component_rounds >= 1, "dedup.minhash.component_rounds: must be >= 1")
     _require(mh.exact_check_sigmas >= 0, "dedup.minhash.exact_check_sigmas: must be >= 0")
     dc = cfg.dedup.decontamination

@@ -6,7 +6,7 @@ The pipeline counts in-graph (so counts are exact and runner-independent) as rec
   ("output", source, lang, "")                       documents written, by source and language
   ("dedup", "output", "cluster_size", str(size))     written survivors of a duplicate cluster, by size (>= 2)
   ("dedup", "near", name, "")                         near-dedup machinery: candidate_pairs, verified_pairs,
-                                                     unconverged_edges; oversized_buckets (buckets, members over)
+                                                     unconverged_edges; hot_buckets (buckets, their members)
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> di
     """SPEC §4b `dedup`, plus the near-dedup machinery's own counts (how many pairs were checked, and so on)."""
     dedup: dict[str, Any] = {"exact_removed": 0, "near_removed": 0, "decontaminated": 0, "clusters": 0,
                              "largest_cluster": 0}
-    near: dict[str, Any] = {"candidate_pairs": 0, "exact_checked_pairs": 0, "verified_pairs": 0, "oversized_buckets": 0,
-                            "oversized_bucket_members": 0, "unconverged_edges": 0, **(near_params or {})}
+    near: dict[str, Any] = {"candidate_pairs": 0, "exact_checked_pairs": 0, "verified_pairs": 0, "hot_buckets": 0,
+                            "hot_bucket_members": 0, "unconverged_edges": 0, **(near_params or {})}
     for (table, a, b, key), (docs, extra) in counts.items():
         if table == "funnel" and b == STAGE_EXACT_DEDUP:
             dedup["exact_removed"] += docs if key not in ("in", "out") else 0
@@ -102,8 +102,8 @@ def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> di
             dedup["largest_cluster"] = max(dedup["largest_cluster"], int(key))
         elif table == "dedup" and a == "near":
             near[b] += docs
-            if b == "oversized_buckets":
-                near["oversized_bucket_members"] += extra
+            if b == "hot_buckets":
+                near["hot_bucket_members"] += extra
     dedup["near"] = near
     return dedup
 

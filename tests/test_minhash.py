@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from corpus.dedup.minhash import (EXACT, NO, YES, band_keys, exact_jaccard, shingle_set, verification, bucket_pairs, candidate_probability, choose_banding, dedup_words,
+from corpus.dedup.minhash import (EXACT, NO, YES, band_keys, bucket_pairs, candidate_probability, choose_banding,
+                                  dedup_words, exact_jaccard, shingle_set, verification,
                                   estimated_jaccard, ngram_keys, order_key, resolve_component, short_key, shingles,
                                   signature, text_signature)
 from corpus.sample.generate import EN, RU

@@ -191,3 +191,24 @@ def test_cs336_fuzzy_license_fixtures(shared, tmp_path):
     assert kept == ["pytorch_license.txt", "rails_mit_license.txt"]
     assert [Path(r["id"]).name for r in rejects] == ["react_mit_license.txt"]
     assert rejects[0]["duplicate_of"].endswith("rails_mit_license.txt")
+
+
+def test_hot_bucket_pairs_every_member_with_its_heads(tmp_path):
+    # 40 copies of one page, each with one different word: every band bucket is far above hot_bucket_size, so
+    # members pair with the bucket's best heads only; still exactly one copy survives and the rest name it.
+    base = " ".join(EN[0:4]).split(" ")
+    rows = []
+    for i in range(40):
+        words = list(base)
+        words[5 + 5 * i] = f"variant{i}"
+        rows.append({"id": f"p{i:02d}", "text": " ".join(words)})
+    write_jsonl(tmp_path / "pages.jsonl", rows)
+    cfg = config_from_dict({"sources": [{"name": "web", "kind": "jsonl", "paths": ["pages.jsonl"], "id_field": "id"}],
+                            "dedup": {"minhash": {"hot_bucket_size": 4}}}, base_dir=str(tmp_path))
+    run_corpus(cfg, str(tmp_path / "out"))
+    kept = read(tmp_path / "out", "shards")
+    near = [r for r in read(tmp_path / "out", "rejects") if r["stage"] == "near_dedup"]
+    assert [r["id"] for r in kept] == ["web/pages.jsonl#p00"] and kept[0]["cluster_size"] == 40
+    assert len(near) == 39 and {r["duplicate_of"] for r in near} == {"web/pages.jsonl#p00"}
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["dedup"]["near"]["hot_buckets"] >= 1 and stats["dedup"]["near"]["hot_bucket_members"] > 4

@@ -4,9 +4,9 @@ Every shuffle carries ids, order keys, band keys and signatures; text meets its 
 id. The graph, top to bottom:
 
   Signatures      doc -> band records ((band, digest), member) and (id, signature bytes)
-  Buckets         CombinePerKey with a bounded accumulator: a hot bucket keeps its `max_bucket_size` best members
-                  and a count, never the whole list; oversized buckets are counted
-  CandidatePairs  all pairs of a small bucket, member-to-head pairs of a large one; distinct
+  Buckets         CombinePerKey with a bounded accumulator (a count and the best few members), never the whole list
+  CandidatePairs  all pairs of a bucket of at most `hot_bucket_size`; a hot bucket's best members (its heads) go to a
+                  side input, and every record of that bucket pairs with its heads as it streams past; distinct
   Verify          two joins by id bring both signatures to a pair; the estimated Jaccard decides it, except within
                   `exact_check_sigmas` of the threshold, where the exact shingle Jaccard does
   Components      `component_rounds` rounds of min-label propagation over the edges (each a join + CombinePerKey)
@@ -25,15 +25,14 @@ import apache_beam as beam
 import numpy as np
 
 from corpus.config import Config, MinHashConfig, SourceConfig
-from corpus.dedup.minhash import (EXACT, YES, Banding, band_keys, bucket_pairs, choose_banding, dedup_words,
+from corpus.dedup.minhash import (EXACT, YES, Banding, band_keys, choose_banding, dedup_words,
                                   estimated_jaccard, exact_jaccard, ngram_keys, order_key, resolve_component,
                                   shingle_set, short_key, text_signature, verification)
 from corpus.document import Rejection
 from pipelines.transforms.read import ReadFiles, list_source_files
 
 MINHASH_SEED = 1          # datasketch's default seed, so a signature can be checked with MinHash(num_perm)
-FULL_PAIR_BUCKET = 64     # buckets up to this size give all pairs; larger ones pair members with their heads
-BUCKET_HEADS = 8
+BUCKET_HEADS = 8          # a member of a hot bucket is paired with this many of the bucket's best members
 SHORT_BAND = -1           # the "band" of documents too short for one shingle: their whole dedup key
 EVAL_SOURCE = "evaluation"
 
@@ -97,19 +96,33 @@ class BucketMembers(beam.CombineFn):
         return count, heapq.nsmallest(self._cap, best)
 
 
-def _pairs_of_bucket(element, cap: int):
-    (band, _), (count, members) = element
-    if count > cap:
-        yield beam.pvalue.TaggedOutput("oversized", (("dedup", "near", "oversized_buckets", ""), (1, count - cap)))
-    orders = [m[0] for m in members]
-    sizes = {m[0][1]: m for m in members}
-    for a, b in bucket_pairs(orders, FULL_PAIR_BUCKET, BUCKET_HEADS):
-        pair = (sizes[a], sizes[b])
-        if band == SHORT_BAND:
-            # Identical dedup keys: verified by construction.
-            yield beam.pvalue.TaggedOutput("verified", pair)
-        else:
-            yield pair
+def _tag_pair(band: int, pair):
+    # Documents in the short band share their whole dedup key: verified by construction.
+    return beam.pvalue.TaggedOutput("verified", pair) if band == SHORT_BAND else pair
+
+
+def _pairs_of_bucket(element, hot_size: int):
+    """A bucket of at most `hot_size` members gives all its pairs; a hot one only its heads (for the side input)."""
+    (band, digest), (count, members) = element
+    if count > hot_size:
+        yield beam.pvalue.TaggedOutput("hot", ((band, digest), (count, members[:BUCKET_HEADS])))
+        return
+    for i, a in enumerate(members):
+        for b in members[i + 1:]:
+            yield _tag_pair(band, (a, b))
+
+
+class _PairWithHeads(beam.DoFn):
+    """A band record of a hot bucket -> a pair with each of the bucket's better heads. The heads arrive as a side
+    input, so a bucket shared by millions of pages is never grouped: its records stream past once."""
+
+    def process(self, element, hot):
+        key, member = element
+        found = hot.get(key)
+        if found is not None:
+            for head in found[1]:
+                if head[0] < member[0]:
+                    yield _tag_pair(key[0], (head, member))
 
 
 def _attach_first_signature(element):
@@ -282,17 +295,22 @@ class FindNearDuplicates(beam.PTransform):
 
     def expand(self, docs):
         mh = self._mh
-        cap = mh.max_bucket_size
+        hot_size = mh.hot_bucket_size
         sig = docs | "Signatures" >> beam.ParDo(ComputeSignatures(mh, self._priorities)).with_outputs(
             ComputeSignatures.SIGNATURES, main="bands")
         buckets = (sig.bands
-                   | "Buckets" >> beam.CombinePerKey(BucketMembers(cap))
-                   | "CandidatePairs" >> beam.FlatMap(_pairs_of_bucket, cap).with_outputs(
-                       "oversized", "verified", main="pairs"))
-        candidates = buckets.pairs | "DistinctCandidates" >> beam.Distinct()
+                   | "Buckets" >> beam.CombinePerKey(BucketMembers(max(hot_size, BUCKET_HEADS)))
+                   | "CandidatePairs" >> beam.FlatMap(_pairs_of_bucket, hot_size).with_outputs(
+                       "hot", "verified", main="pairs"))
+        hot = buckets.hot
+        hot_pairs = sig.bands | "HotBucketPairs" >> beam.ParDo(_PairWithHeads(), beam.pvalue.AsDict(hot)).with_outputs(
+            "verified", main="pairs")
+        candidates = ((buckets.pairs, hot_pairs.pairs)
+                      | "AllCandidates" >> beam.Flatten()
+                      | "DistinctCandidates" >> beam.Distinct())
         verified, uncertain = ((candidates, sig.signatures, sig.signatures, docs, docs)
                                | "Verify" >> VerifyPairs(mh.threshold, mh.num_perm, mh.exact_check_sigmas, mh.ngram))
-        edges = ((verified, buckets.verified)
+        edges = ((verified, buckets.verified, hot_pairs.verified)
                  | "AllEdges" >> beam.Flatten()
                  | "DistinctEdges" >> beam.Distinct())
 
@@ -335,7 +353,8 @@ class FindNearDuplicates(beam.PTransform):
         def count(label, pcoll, name):
             return pcoll | label >> beam.Map(lambda _: (("dedup", "near", name, ""), (1, 0)))
 
-        stats = [buckets.oversized,
+        stats = [hot | "CountHotBuckets" >> beam.Map(lambda kv: (("dedup", "near", "hot_buckets", ""),
+                                                                  (1, kv[1][0]))),
                  count("CountCandidates", candidates, "candidate_pairs"),
                  count("CountExactChecks", uncertain, "exact_checked_pairs"),
                  count("CountEdges", edges, "verified_pairs"),
