@@ -112,6 +112,7 @@ class DedupConfig:
 
 @dataclass(frozen=True)
 class MixConfig:
+    enabled: bool = True            # false: every unit written once, in its natural share
     weights: dict[str, float] = field(default_factory=dict)
     target_tokens: int | None = None
     max_epochs: float = 4
@@ -295,6 +296,15 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.mix.max_epochs > 0, "mix.max_epochs: must be > 0")
     _require(cfg.tokenizer.model_type in ("bpe", "unigram"), "tokenizer.model_type: must be bpe or unigram")
     _require(cfg.tokenizer.vocab_size >= 300, "tokenizer.vocab_size: must be >= 300 (byte pieces need 256)")
+    _require(cfg.tokenizer.sample_bytes > 0, "tokenizer.sample_bytes: must be > 0")
+    if not cfg.tokenizer.train:
+        _require(cfg.tokenizer.model is not None, "tokenizer.model: required when tokenizer.train is false")
+    if cfg.tokenizer.model is not None and check_paths and not _is_remote(cfg.tokenizer.model):
+        _require(os.path.isfile(cfg.tokenizer.model), f"tokenizer.model: file not found: {cfg.tokenizer.model}")
+    if cfg.mix.target_tokens is not None:
+        _require(cfg.mix.target_tokens > 0, "mix.target_tokens: must be > 0")
+    if cfg.mix.max_doc_tokens is not None:
+        _require(cfg.mix.max_doc_tokens >= 16, "mix.max_doc_tokens: must be >= 16")
     _require(cfg.output.num_shards is None or cfg.output.num_shards >= 1, "output.num_shards: must be >= 1")
     _require(cfg.output.shard_target_bytes > 0, "output.shard_target_bytes: must be > 0")
     _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
@@ -324,7 +334,11 @@ def config_from_dict(data: dict[str, Any], base_dir: str = ".", check_paths: boo
     decon = cfg.dedup.decontamination
     dedup = dataclasses.replace(cfg.dedup, decontamination=dataclasses.replace(
         decon, paths=tuple(_resolve(p, base_dir) for p in decon.paths)))
-    cfg = dataclasses.replace(cfg, sources=sources, content=content, langid=langid, dedup=dedup, base_dir=base_dir)
+    tokenizer = cfg.tokenizer
+    if tokenizer.model is not None:
+        tokenizer = dataclasses.replace(tokenizer, model=_resolve(tokenizer.model, base_dir))
+    cfg = dataclasses.replace(cfg, sources=sources, content=content, langid=langid, dedup=dedup, tokenizer=tokenizer,
+                              base_dir=base_dir)
     _validate(cfg, check_paths)
     return cfg
 

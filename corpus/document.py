@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -19,6 +20,11 @@ class Document:
     date: str | None = None
     signals: dict[str, float] = field(default_factory=dict)
     cluster_size: int = 1   # this document plus every duplicate (exact or near) removed in its favour
+    tokens: Any = None      # numpy array of token ids once tokenized (stage 11)
+
+    @property
+    def n_tokens(self) -> int | None:
+        return None if self.tokens is None else len(self.tokens)
 
     @property
     def n_bytes(self) -> int:

@@ -46,10 +46,11 @@ def render_stats(stats: dict[str, Any]) -> str:
         table_rows = []
         for r in rows:
             top = ", ".join(f"{k} {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
+            added = ", ".join(f"+{k} {v:,}" for k, v in sorted(r.get("added", {}).items()))
             table_rows.append([r["stage"], r["docs_in"], r["docs_out"], sum(r["dropped"].values()),
-                               r["bytes_in"], r["bytes_out"], top or "-"])
-        out.append(_table(["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out", "drop reasons"],
-                          table_rows))
+                               r["bytes_in"], r["bytes_out"], ", ".join(x for x in (top, added) if x) or "-"])
+        out.append(_table(["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out",
+                           "drop reasons (+ rows added)"], table_rows))
         out.append("")
     out.append("== sources")
     out.append(_table(["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs"],

@@ -22,14 +22,19 @@ def package_versions() -> dict[str, str | None]:
 
 
 def build_manifest(shards: list[dict[str, Any]], rejects: list[dict[str, Any]], config: dict[str, Any],
-                   stats_summary: dict[str, Any], tokenizer_sha256: str | None = None) -> dict[str, Any]:
+                   stats_summary: dict[str, Any], tokenizer: dict[str, Any] | None = None) -> dict[str, Any]:
+    tokenizer = tokenizer or {}
     return {
         "format": "corpus-manifest/1",
         "shards": shards,
         "total_rows": sum(s["rows"] for s in shards),
         "total_bytes": sum(s["bytes"] for s in shards),
+        "total_tokens": sum(s.get("tokens", 0) for s in shards),
         "rejects": rejects,
-        "tokenizer": {"sha256": tokenizer_sha256},
+        "tokenizer": {"path": "tokenizer/spm.model", "sha256": tokenizer.get("sha256"),
+                      "vocab_size": tokenizer.get("vocab_size"), "eos_id": tokenizer.get("eos_id"),
+                      "dtype": tokenizer.get("dtype"), "trained": tokenizer.get("trained"),
+                      "train_seconds": tokenizer.get("train_seconds")},
         "config": config,
         "versions": package_versions(),
         "summary": stats_summary,

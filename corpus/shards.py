@@ -16,8 +16,11 @@ from corpus.rules.repetition import REPETITION_SIGNALS
 
 SIGNAL_COLUMNS: tuple[str, ...] = (*QUALITY_SIGNALS, *REPETITION_SIGNALS, "flagged_word_fraction")
 
-DOC_SCHEMA = pa.schema(
-    [
+
+def doc_schema(vocab_size: int = 65536) -> pa.Schema:
+    """SPEC §3: `tokens` is list<uint16> while the vocabulary fits 16 bits, else list<int32>."""
+    token_type = pa.uint16() if vocab_size <= 65536 else pa.int32()
+    return pa.schema([
         pa.field("id", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),
         pa.field("lang", pa.string()),
@@ -27,10 +30,14 @@ DOC_SCHEMA = pa.schema(
         pa.field("date", pa.string()),
         pa.field("text", pa.string(), nullable=False),
         pa.field("n_bytes", pa.int32(), nullable=False),
+        pa.field("tokens", pa.list_(token_type)),
+        pa.field("n_tokens", pa.int32()),
         pa.field("cluster_size", pa.int32(), nullable=False),   # itself + duplicates removed in its favour
         *(pa.field(name, pa.float32()) for name in SIGNAL_COLUMNS),
-    ]
-)
+    ])
+
+
+DOC_SCHEMA = doc_schema()
 
 REJECT_SCHEMA = pa.schema(
     [
@@ -55,7 +62,7 @@ def document_row(doc: Document) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": doc.id, "source": doc.source, "lang": doc.lang, "lang_score": doc.lang_score, "url": doc.url,
         "title": doc.title, "date": doc.date, "text": doc.text, "n_bytes": doc.n_bytes,
-        "cluster_size": doc.cluster_size,
+        "tokens": doc.tokens, "n_tokens": doc.n_tokens, "cluster_size": doc.cluster_size,
     }
     for name in SIGNAL_COLUMNS:
         row[name] = doc.signals.get(name)

@@ -29,9 +29,12 @@ STAGE_CONTENT = "content"
 STAGE_EXACT_DEDUP = "exact_dedup"
 STAGE_NEAR_DEDUP = "near_dedup"
 STAGE_DECONTAMINATE = "decontaminate"
-# The funnel's stages, in pipeline order (SPEC §2).
+STAGE_TOKENIZE = "tokenize"     # adds parts: long documents split into `ID#k`
+STAGE_MIX = "mix"               # drops units a source does not need, adds repeats of those it needs again
+# The funnel's stages, in pipeline order (SPEC §2). Counts are of documents (units after tokenize); a stage may
+# add rows (`added`: parts, repeats) as well as drop them: in + added = out + dropped.
 FUNNEL_STAGES = (STAGE_READ, STAGE_NORMALIZE, STAGE_LANGID, STAGE_QUALITY, STAGE_REPETITION, STAGE_CONTENT,
-                 STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP, STAGE_DECONTAMINATE)
+                 STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP, STAGE_DECONTAMINATE, STAGE_TOKENIZE, STAGE_MIX)
 
 
 def _reject(doc: Document, stage: str, verdict: Verdict) -> Rejection:

@@ -16,6 +16,8 @@ from typing import Any, Iterable
 
 from corpus.stages import STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP
 
+ADDED = "added:"   # a funnel key of rows a stage adds rather than drops, e.g. "added:parts"
+
 CountKey = tuple[str, str, str, str]
 Counts = dict[CountKey, tuple[int, int]]
 
@@ -37,51 +39,46 @@ def build_funnel(counts: Counts, sources: list[str], stages: tuple[str, ...]) ->
             docs_out, bytes_out = counts.get(("funnel", source, stage, "out"), (0, 0))
             drops = sorted((k[3], v) for k, v in counts.items()
                            if k[:3] == ("funnel", source, stage) and k[3] not in ("in", "out"))
-            dropped = {reason: docs for reason, (docs, _) in drops}
-            dropped_bytes = {reason: nbytes for reason, (_, nbytes) in drops}
-            rows.append({"stage": stage, "docs_in": docs_in, "docs_out": docs_out, "bytes_in": bytes_in,
-                         "bytes_out": bytes_out, "dropped": dropped, "dropped_bytes": dropped_bytes})
+            dropped = {reason: docs for reason, (docs, _) in drops if not reason.startswith(ADDED)}
+            dropped_bytes = {reason: nbytes for reason, (_, nbytes) in drops if not reason.startswith(ADDED)}
+            added = {reason[len(ADDED):]: docs for reason, (docs, _) in drops if reason.startswith(ADDED)}
+            row = {"stage": stage, "docs_in": docs_in, "docs_out": docs_out, "bytes_in": bytes_in,
+                   "bytes_out": bytes_out, "dropped": dropped, "dropped_bytes": dropped_bytes}
+            if added:
+                row["added"] = added
+            rows.append(row)
         funnel[source] = rows
     return funnel
 
 
 def check_conservation(funnel: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """SPEC §5: input docs = output docs + Σ dropped by reason, per source and per stage, stages chained."""
+    """SPEC §5: input docs = output docs + Σ dropped by reason, per source and per stage, stages chained. Rows a
+    stage adds (parts of split documents, repeated epochs) are counted under `added`: in + added = out + dropped."""
     problems: list[str] = []
     per_source: dict[str, Any] = {}
     for source, rows in funnel.items():
         if not rows:
             continue
-        total_dropped = 0
+        total_dropped = total_added = 0
         for prev, row in zip([None, *rows], rows):
             dropped = sum(row["dropped"].values())
+            added = sum(row.get("added", {}).values())
             total_dropped += dropped
-            if row["docs_in"] != row["docs_out"] + dropped:
-                problems.append(f"{source}/{row['stage']}: in {row['docs_in']} != out {row['docs_out']} "
-                                f"+ dropped {dropped}")
+            total_added += added
+            if row["docs_in"] + added != row["docs_out"] + dropped:
+                problems.append(f"{source}/{row['stage']}: in {row['docs_in']} + added {added} != out "
+                                f"{row['docs_out']} + dropped {dropped}")
             if prev is not None and prev["docs_out"] != row["docs_in"]:
                 problems.append(f"{source}/{row['stage']}: in {row['docs_in']} != previous stage out "
                                 f"{prev['docs_out']}")
         docs_in, docs_out = rows[0]["docs_in"], rows[-1]["docs_out"]
-        ok = docs_in == docs_out + total_dropped
+        ok = docs_in + total_added == docs_out + total_dropped
         if not ok:
-            problems.append(f"{source}: read {docs_in} != written {docs_out} + dropped {total_dropped}")
-        per_source[source] = {"docs_in": docs_in, "docs_out": docs_out, "dropped": total_dropped, "ok": ok}
+            problems.append(f"{source}: read {docs_in} + added {total_added} != written {docs_out} + dropped "
+                            f"{total_dropped}")
+        per_source[source] = {"docs_in": docs_in, "docs_out": docs_out, "dropped": total_dropped,
+                              "added": total_added, "ok": ok}
     return {"ok": not problems, "per_source": per_source, "problems": problems}
-
-
-def renormalized_weights(weights: dict[str, float], sources: list[str], defaults: dict[str, float]
-                         ) -> dict[str, float]:
-    """Target token shares over the configured sources: configured weights, else MassiveText's by name, else
-    an equal share; renormalised to sum to 1."""
-    raw = {s: weights.get(s, defaults.get(s)) for s in sources}
-    missing = [s for s, w in raw.items() if w is None]
-    if missing:
-        known = [w for w in raw.values() if w is not None]
-        fill = (sum(known) / len(known)) if known else 1.0
-        raw.update({s: fill for s in missing})
-    total = sum(raw.values())  # type: ignore[arg-type]
-    return {s: (w / total if total else 0.0) for s, w in raw.items()}  # type: ignore[operator]
 
 
 def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -108,23 +105,53 @@ def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> di
     return dedup
 
 
+def build_fertility(counts: Counts) -> dict[str, Any]:
+    """Tokens per word and bytes per token, per language and per source, over the documents before mixing."""
+    table: dict[str, dict[str, dict[str, float]]] = {"by_language": {}, "by_source": {}}
+    for (kind, group, name, what), (first, second) in sorted(counts.items()):
+        if kind != "fertility" or what != "tokens":
+            continue
+        n_words = counts.get(("fertility", group, name, "words"), (0, 0))[0]
+        target = table["by_language" if group == "lang" else "by_source"]
+        target[name] = {"tokens": first, "words": n_words, "bytes": second,
+                        "tokens_per_word": round(first / n_words, 4) if n_words else None,
+                        "bytes_per_token": round(second / first, 4) if first else None}
+    return table
+
+
 def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], share_targets: dict[str, float],
                 tokenizer: dict[str, Any] | None = None, near_params: dict[str, Any] | None = None
                 ) -> dict[str, Any]:
     funnel = build_funnel(counts, sources, stages)
-    by_source: dict[str, dict[str, Any]] = {s: {"docs": 0, "tokens": None, "bytes": 0, "epochs": 1.0,
-                                                "share_target": share_targets.get(s), "share_achieved": None}
+    by_source: dict[str, dict[str, Any]] = {s: {"docs": 0, "tokens": 0, "bytes": 0, "epochs": 0.0,
+                                                "share_target": share_targets.get(s), "share_achieved": 0.0}
                                             for s in sources}
     languages: dict[str, dict[str, Any]] = {}
-    for (table, source, lang, _), (docs, nbytes) in sorted(counts.items()):
-        if table != "output":
+    available: dict[str, int] = {}
+    for (table, source, lang, _), (first, second) in sorted(counts.items()):
+        if table == "mix":
+            available[source] = available.get(source, 0) + first
+        if table not in ("output", "output_tokens"):
             continue
-        by_source.setdefault(source, {"docs": 0, "tokens": None, "bytes": 0})
-        by_source[source]["docs"] += docs
-        by_source[source]["bytes"] += nbytes
-        entry = languages.setdefault(lang or "und", {"docs": 0, "tokens": None, "bytes": 0})
-        entry["docs"] += docs
-        entry["bytes"] += nbytes
+        entry = languages.setdefault(lang or "und", {"docs": 0, "tokens": 0, "bytes": 0})
+        src = by_source.setdefault(source, {"docs": 0, "tokens": 0, "bytes": 0})
+        if table == "output":
+            src["docs"] += first
+            src["bytes"] += second
+            entry["docs"] += first
+            entry["bytes"] += second
+        else:
+            src["tokens"] += first
+            entry["tokens"] += first
+    total_tokens = sum(v["tokens"] for v in by_source.values())
+    for source, entry in by_source.items():
+        entry["available_tokens"] = available.get(source, 0)
+        entry["epochs"] = round(entry["tokens"] / available[source], 4) if available.get(source) else 0.0
+        entry["share_achieved"] = round(entry["tokens"] / total_tokens, 4) if total_tokens else 0.0
+        if entry.get("share_target") is not None:
+            entry["share_target"] = round(entry["share_target"], 4)
+    if tokenizer is not None:
+        tokenizer = {**tokenizer, "fertility": build_fertility(counts)}
     return {
         "funnel": funnel,
         "sources": by_source,

@@ -5,26 +5,38 @@ from __future__ import annotations
 import json
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
-from corpus.config import Config
+from corpus.config import MASSIVETEXT_WEIGHTS, Config
 from corpus.document import Document
-from corpus.shards import DOC_SCHEMA, REJECT_SCHEMA, document_row, rejection_row
+from corpus.mix import renormalized_weights
+from corpus.shards import REJECT_SCHEMA, doc_schema, document_row, rejection_row
 from corpus.stages import (STAGE_CONTENT, STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_LANGID,
-                           STAGE_NEAR_DEDUP, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ, STAGE_REPETITION)
+                           STAGE_MIX, STAGE_NEAR_DEDUP, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ, STAGE_REPETITION,
+                           STAGE_TOKENIZE)
 from pipelines.transforms.counting import count_docs, sum_counts, count_rejections
 from pipelines.transforms.dedup import ExactDedup
 from pipelines.transforms.near_dedup import ApplyDecisions, FindContamination, FindNearDuplicates
 from pipelines.transforms.read import ReadFiles, list_source_files
 from pipelines.transforms.stages import ApplyStage
+from pipelines.transforms.tokenize import Mix, Tokenize, TrainTokenizer, WriteTokenizer
 from pipelines.transforms.write import WriteShards
 
 COUNTS_FILE = "counts.jsonl"
 SHARDS_INDEX = "shards.jsonl"
 REJECTS_INDEX = "rejects.jsonl"
+TOKENIZER_INFO = "tokenizer.json"
 
 
 def _output_count(doc: Document):
-    return ("output", doc.source, doc.lang or "und", ""), (1, doc.n_bytes)
+    yield ("output", doc.source, doc.lang or "und", ""), (1, doc.n_bytes)
+    yield ("output_tokens", doc.source, doc.lang or "und", ""), (doc.n_tokens or 0, 0)
+
+
+def given_tokenizer(path: str) -> dict:
+    """A model the config names, read once when the graph is built (any Beam filesystem)."""
+    with FileSystems.open(path) as f:
+        return {"model": f.read(), "info": {"trained": False, "path": path}}
 
 
 def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache: str | None = None) -> None:
@@ -91,13 +103,34 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
     rejected.append(dups)
     docs = kept
 
-    counts.append(docs | "CountOutput" >> beam.Map(_output_count))
+    # Stage 11: the tokenizer, trained on a share-weighted sample of the clean documents (or a given model).
+    weights = renormalized_weights(config.mix.weights, [s.name for s in config.sources], MASSIVETEXT_WEIGHTS)
+    if config.tokenizer.train:
+        model = docs | "TrainTokenizer" >> TrainTokenizer(config.tokenizer, weights, config.seed)
+    else:
+        model = p | "GivenTokenizer" >> beam.Create([given_tokenizer(config.tokenizer.model)])
+    model | "WriteTokenizer" >> WriteTokenizer(staging)
+    tokenized = docs | "Tokenize" >> beam.ParDo(Tokenize(config.mix.max_doc_tokens), beam.pvalue.AsSingleton(model)
+                                                 ).with_outputs(Tokenize.COUNTS, main="units")
+    counts += [count_docs(docs, "CountTokenizeIn", STAGE_TOKENIZE, "in"),
+               count_docs(tokenized.units, "CountTokenizeOut", STAGE_TOKENIZE, "out"),
+               tokenized[Tokenize.COUNTS]]
+    units = tokenized.units
+
+    # Stage 10: mix by shares of tokens, now that tokens exist.
+    docs, mix_counts = units | "Mix" >> Mix(config.mix, weights, config.seed)
+    counts += [count_docs(units, "CountMixIn", STAGE_MIX, "in"),
+               count_docs(docs, "CountMixOut", STAGE_MIX, "out"),
+               mix_counts]
+
+    counts.append(docs | "CountOutput" >> beam.FlatMap(_output_count))
     counts.append(docs
                   | "Clusters" >> beam.Filter(lambda d: d.cluster_size > 1)
                   | "CountClusters" >> beam.Map(lambda d: (("dedup", "output", "cluster_size", str(d.cluster_size)),
                                                            (1, 0))))
     (docs
-     | "WriteShards" >> WriteShards(staging, "shards", DOC_SCHEMA, document_row, config.seed,
+     | "WriteShards" >> WriteShards(staging, "shards", doc_schema(config.tokenizer.vocab_size), document_row,
+                                     config.seed,
                                      config.output.shard_target_bytes, config.output.num_shards)
      | "ShardIndex" >> beam.io.WriteToText(f"{staging}/{SHARDS_INDEX}", shard_name_template=""))
 

@@ -19,10 +19,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpus.config import MASSIVETEXT_WEIGHTS, Config
 from corpus.manifest import build_manifest
-from corpus.shards import DOC_SCHEMA, REJECT_SCHEMA, shard_info, shard_name, write_parquet_bytes
+from corpus.mix import renormalized_weights
+from corpus.shards import REJECT_SCHEMA, doc_schema, shard_info, shard_name, write_parquet_bytes
 from corpus.stages import FUNNEL_STAGES
-from corpus.stats import build_stats, merge_counts, renormalized_weights
-from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, build_pipeline
+from corpus.stats import build_stats, merge_counts
+from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, build_pipeline
+from pipelines.transforms.near_dedup import banding_for
 
 log = logging.getLogger(__name__)
 STAGING = "_staging"
@@ -75,8 +77,8 @@ def _complete_shards(staging: str, kind: str, index: list[dict[str, Any]], schem
                 f.write(data)
             info = shard_info(name, 0, data)
             index.append({"path": info.path, "rows": 0, "bytes": info.bytes, "sha256": info.sha256, "index": i,
-                          "count": count})
-    return sorted(({k: s[k] for k in ("path", "rows", "bytes", "sha256")} for s in index),
+                          "count": count, "tokens": 0})
+    return sorted(({k: s[k] for k in ("path", "rows", "bytes", "sha256", "tokens")} for s in index),
                   key=lambda s: s["path"])
 
 
@@ -99,14 +101,20 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     counts = merge_counts((tuple(k), tuple(v)) for k, v in
                           (json.loads(line) for line in _read_text(_join(staging, COUNTS_FILE)).splitlines()
                            if line.strip()))
-    shards = _complete_shards(staging, "shards", _read_index(_join(staging, SHARDS_INDEX)), DOC_SCHEMA,
-                              config.output.num_shards)
+    shards = _complete_shards(staging, "shards", _read_index(_join(staging, SHARDS_INDEX)),
+                              doc_schema(config.tokenizer.vocab_size), config.output.num_shards)
     rejects = (_complete_shards(staging, "rejects", _read_index(_join(staging, REJECTS_INDEX)), REJECT_SCHEMA, 1)
                if config.output.keep_rejects else [])
 
     sources = [s.name for s in config.sources]
+    tokenizer = json.loads(_read_text(_join(staging, TOKENIZER_INFO)))
+    tokenizer.update(model_type=config.tokenizer.model_type, requested_vocab_size=config.tokenizer.vocab_size)
+    # Timings vary run to run: they go to the manifest, so stats.json stays byte-identical for the same input.
+    train_seconds = tokenizer.pop("train_seconds", None)
+    banding = banding_for(config.dedup.minhash)
     stats = build_stats(counts, sources, FUNNEL_STAGES,
-                        renormalized_weights(config.mix.weights, sources, MASSIVETEXT_WEIGHTS))
+                        renormalized_weights(config.mix.weights, sources, MASSIVETEXT_WEIGHTS),
+                        tokenizer=tokenizer, near_params={"bands": banding.bands, "rows": banding.rows})
     if not stats["conservation"]["ok"]:
         log.error("conservation check failed: %s", "; ".join(stats["conservation"]["problems"]))
 
@@ -115,12 +123,17 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         _delete_matching(_join(out_dir, kind, "*.parquet"))
         if not FileSystems.exists(_join(out_dir, kind)):
             FileSystems.mkdirs(_join(out_dir, kind))
-    for entry in shards + rejects:
-        FileSystems.rename([_join(staging, entry["path"])], [_join(out_dir, entry["path"])])
+    _delete_matching(_join(out_dir, "tokenizer", "spm.*"))
+    if not FileSystems.exists(_join(out_dir, "tokenizer")):
+        FileSystems.mkdirs(_join(out_dir, "tokenizer"))
+    moves = [entry["path"] for entry in shards + rejects] + ["tokenizer/spm.model", "tokenizer/spm.vocab"]
+    for path in moves:
+        FileSystems.rename([_join(staging, path)], [_join(out_dir, path)])
     _write_text(_join(out_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))
     summary = {"docs_out": sum(s["docs"] for s in stats["sources"].values()),
                "conservation_ok": stats["conservation"]["ok"]}
-    manifest = build_manifest(shards, rejects, config.to_dict(), summary)
+    manifest = build_manifest(shards, rejects, config.to_dict(), summary,
+                              dict(tokenizer, train_seconds=train_seconds))
     FileSystems.delete([staging])
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
     return RunResult(out_dir=out_dir, stats=stats, manifest=manifest, seconds=time.time() - started)

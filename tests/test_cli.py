@@ -22,15 +22,18 @@ def test_sample_run_drops_something_at_every_stage(sample_out):
     assert stats["conservation"]["ok"]
     dropped_at = {row["stage"] for rows in stats["funnel"].values() for row in rows if row["dropped"]}
     assert dropped_at == {"read", "normalize", "langid", "quality", "repetition", "content", "exact_dedup",
-                          "near_dedup", "decontaminate"}
+                          "near_dedup", "decontaminate", "mix"}
+    added = {row["stage"]: row["added"] for rows in stats["funnel"].values() for row in rows if row.get("added")}
+    assert set(added) == {"tokenize", "mix"}   # books split into parts; small sources repeated
     assert stats["dedup"]["exact_removed"] >= 3
 
 
 def test_exact_duplicate_keeps_the_higher_priority_source(sample_out):
     rejects = pq.read_table(sample_out / "rejects").to_pylist()
-    kept_ids = set(pq.read_table(sample_out / "shards").column("id").to_pylist())
+    rejected_ids = {r["id"] for r in rejects}
     dups = [r for r in rejects if r["reason"] == "duplicate"]
-    assert dups and all(r["duplicate_of"] in kept_ids for r in dups)
+    # The named survivor was never rejected (mixing may still leave it out: that is sampling, not a defect).
+    assert dups and all(r["duplicate_of"] and r["duplicate_of"] not in rejected_ids for r in dups)
     # web (priority 2) page 0 is copied into c4 (priority 3): the c4 copy survives.
     web_copy = [r for r in dups if r["source"] == "web" and r["duplicate_of"].startswith("c4/")]
     assert web_copy

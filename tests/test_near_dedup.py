@@ -66,6 +66,7 @@ def config(root: Path, mode: str = "jaccard"):
         ],
         "langid": {"min_lang_score": 0.0},   # V mixes three languages on purpose
         "dedup": {"decontamination": {"paths": ["eval.jsonl"], "mode": mode}},
+        "mix": {"enabled": False},
         "output": {"num_shards": 2},
     }, base_dir=str(root))
 
@@ -182,7 +183,8 @@ def test_no_global_step_over_signatures_or_edges(inputs, tmp_path):
 
 def test_cs336_fuzzy_license_fixtures(shared, tmp_path):
     folder = shared_data() / "eval/dedup/cs336-fixtures/documents_with_fuzzy_duplicates"
-    cfg = config_from_dict({"sources": [{"name": "licenses", "kind": "text", "paths": [f"{folder}/*.txt"]}]})
+    cfg = config_from_dict({"sources": [{"name": "licenses", "kind": "text", "paths": [f"{folder}/*.txt"]}],
+                            "mix": {"enabled": False}})
     out = tmp_path / "out"
     run_corpus(cfg, str(out))
     kept = sorted(Path(r["id"]).name for r in read(out, "shards"))
@@ -204,7 +206,8 @@ def test_hot_bucket_pairs_every_member_with_its_heads(tmp_path):
         rows.append({"id": f"p{i:02d}", "text": " ".join(words)})
     write_jsonl(tmp_path / "pages.jsonl", rows)
     cfg = config_from_dict({"sources": [{"name": "web", "kind": "jsonl", "paths": ["pages.jsonl"], "id_field": "id"}],
-                            "dedup": {"minhash": {"hot_bucket_size": 4}}}, base_dir=str(tmp_path))
+                            "dedup": {"minhash": {"hot_bucket_size": 4}}, "mix": {"enabled": False}},
+                           base_dir=str(tmp_path))
     run_corpus(cfg, str(tmp_path / "out"))
     kept = read(tmp_path / "out", "shards")
     near = [r for r in read(tmp_path / "out", "rejects") if r["stage"] == "near_dedup"]

@@ -27,6 +27,7 @@ def shared_config(data: Path):
             {"name": "books", "kind": "books", "paths": [f"{data}/books/**/*.txt"], "languages": ["en", "ru"],
              "priority": 1},
         ],
+        "mix": {"enabled": False, "max_doc_tokens": None},   # whole documents, each once: the rules are under test
         "output": {"num_shards": 3},
     })
 

@@ -28,8 +28,9 @@ class _WriteShard(beam.DoFn):
         with FileSystems.create(f"{self._staging}/{name}") as f:
             f.write(data)
         info = shard_info(name, len(ordered), data)
+        tokens = sum(row.get("n_tokens") or 0 for row in ordered)
         yield json.dumps({"path": info.path, "rows": info.rows, "bytes": info.bytes, "sha256": info.sha256,
-                          "index": index, "count": count}, sort_keys=True)
+                          "index": index, "count": count, "tokens": tokens}, sort_keys=True)
 
 
 class WriteShards(beam.PTransform):

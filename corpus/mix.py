@@ -1,0 +1,114 @@
+"""SPEC stage 10: mix sources by shares of output tokens, deterministically, with epoch accounting.
+
+Every unit (a document or a part `ID#k`) has a 64-bit mix position from hash(seed, id). A source with sampling rate
+r = n + f repeats every unit n times and adds one more copy of the units with the smallest positions until f of its
+tokens are covered. The cut-off is found from a histogram of tokens over the top 16 bits of the position (a few
+thousand numbers per source, built with a combiner), so it is exact to one histogram bucket at any scale and to one
+unit on small inputs: shares come out on target even when a source is a handful of long books, and nothing depends
+on random draws, workers or bundles. The tokenizer's training sample uses the same machinery with bytes (tokens do
+not exist yet), weighted by the same shares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+HISTOGRAM_BITS = 16
+
+
+def mix_position(unit_id: str, seed: int, purpose: str = "mix") -> int:
+    digest = hashlib.blake2b(f"{purpose}\x00{seed}\x00{unit_id}".encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def histogram_bucket(position: int) -> int:
+    return position >> (64 - HISTOGRAM_BITS)
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """How often a source's units are written: `whole` copies of each, one more below `partial_bucket`."""
+
+    rate: float
+    whole: int
+    partial_bucket: int
+    available: int        # tokens (or bytes) before mixing
+    planned: int          # tokens (or bytes) the plan writes
+
+    def copies(self, position: int) -> int:
+        return self.whole + (1 if histogram_bucket(position) < self.partial_bucket else 0)
+
+
+def _partial_bucket(histogram: dict[int, int], wanted: float) -> tuple[int, int]:
+    """The bucket boundary whose cumulative amount is closest to `wanted`; (boundary, amount below it)."""
+    best_boundary, best_amount, cumulative = 0, 0, 0
+    for bucket in sorted(histogram):
+        cumulative += histogram[bucket]
+        if abs(cumulative - wanted) < abs(best_amount - wanted):
+            best_boundary, best_amount = bucket + 1, cumulative
+        if cumulative >= wanted:
+            break
+    return best_boundary, best_amount
+
+
+def plan_mix(histograms: dict[str, dict[int, int]], weights: dict[str, float], target: int | None,
+             max_epochs: float, cap_at_one: bool = False) -> dict[str, SourcePlan]:
+    """Per-source plans that give each source `weights[s]` of the output (weights renormalised over sources that
+    have anything). `target` None: the largest output no source needs more than `max_epochs` for. Rates are capped
+    at `max_epochs` (or at 1 with `cap_at_one`, for the tokenizer sample); a capped source falls short of its
+    share, which the achieved shares then show."""
+    available = {s: sum(h.values()) for s, h in histograms.items()}
+    active = {s: w for s, w in weights.items() if w > 0 and available.get(s, 0) > 0}
+    total_weight = sum(active.values())
+    cap = 1.0 if cap_at_one else max_epochs
+    if total_weight == 0:
+        return {s: SourcePlan(0.0, 0, 0, available.get(s, 0), 0) for s in histograms}
+    shares = {s: w / total_weight for s, w in active.items()}
+    if target is None:
+        target_total = min(available[s] * cap / shares[s] for s in shares)
+    else:
+        target_total = float(target)
+    plans: dict[str, SourcePlan] = {}
+    for source, histogram in histograms.items():
+        if source not in shares:
+            plans[source] = SourcePlan(0.0, 0, 0, available.get(source, 0), 0)
+            continue
+        rate = min(target_total * shares[source] / available[source], cap)
+        whole = math.floor(rate)
+        boundary, extra = _partial_bucket(histogram, (rate - whole) * available[source])
+        plans[source] = SourcePlan(rate, whole, boundary, available[source], whole * available[source] + extra)
+    return plans
+
+
+def merge_histograms(histograms) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for histogram in histograms:
+        for bucket, amount in histogram.items():
+            merged[bucket] = merged.get(bucket, 0) + amount
+    return merged
+
+
+def copy_id(unit_id: str, copy: int) -> str:
+    """The first copy keeps the id; repeats (epochs beyond the first) get `@2`, `@3`, ... so ids stay unique."""
+    return unit_id if copy == 0 else f"{unit_id}@{copy + 1}"
+
+
+def part_id(doc_id: str, part: int, parts: int) -> str:
+    """SPEC stage 10: parts of a split document are `ID#k` (k from 0); an unsplit document keeps its id."""
+    return doc_id if parts == 1 else f"{doc_id}#{part}"
+
+
+def renormalized_weights(weights: dict[str, float], sources: list[str], defaults: dict[str, float]
+                         ) -> dict[str, float]:
+    """Target token shares over the configured sources: configured weights, else MassiveText's by name, else
+    an equal share; renormalised to sum to 1."""
+    raw = {s: weights.get(s, defaults.get(s)) for s in sources}
+    missing = [s for s, w in raw.items() if w is None]
+    if missing:
+        known = [w for w in raw.values() if w is not None]
+        fill = (sum(known) / len(known)) if known else 1.0
+        raw.update({s: fill for s in missing})
+    total = sum(raw.values())  # type: ignore[arg-type]
+    return {s: (w / total if total else 0.0) for s, w in raw.items()}  # type: ignore[operator]
