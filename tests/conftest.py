@@ -21,3 +21,13 @@ def shared_data() -> Path:
 @pytest.fixture
 def shared() -> Path:
     return shared_data()
+
+
+@pytest.fixture(scope="session")
+def sample_out(tmp_path_factory) -> Path:
+    """`corpus run` on the bundled sample, once per test session."""
+    from corpus.cli import main
+
+    out = tmp_path_factory.mktemp("sample") / "out"
+    assert main(["run", "--out", str(out)]) == 0
+    return out

@@ -10,13 +10,6 @@ import pytest
 from corpus.cli import main
 
 
-@pytest.fixture(scope="module")
-def sample_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample") / "out"
-    assert main(["run", "--out", str(out)]) == 0
-    return out
-
-
 def test_sample_run_drops_something_at_every_stage(sample_out):
     stats = json.loads((sample_out / "stats.json").read_text())
     assert stats["conservation"]["ok"]

@@ -1,0 +1,91 @@
+"""Stage 11: the byte-fallback SentencePiece tokenizer, and the tokens it writes into shards."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.sample.generate import DE, EN, RU
+from corpus.shards import doc_schema
+from corpus.tokenizer import Tokenizer, split_by_tokens, token_dtype, train_tokenizer
+
+TRAINING = EN + RU + DE + ["Итого: № 5, № 12 и так далее…", "Page 3 of 10… see № 7."] * 3
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Tokenizer:
+    return Tokenizer(train_tokenizer(TRAINING, vocab_size=1200, model_type="bpe"))
+
+
+def test_round_trip_keeps_whitespace_exactly(tokenizer):
+    text = "  Two  spaces,\ta tab,\n\nblank line, trailing space \n\u00a0nbsp and CRLF\r\nend"
+    assert tokenizer.decode(tokenizer.encode(text)) == text
+
+
+def test_unseen_script_goes_through_byte_pieces(tokenizer):
+    text = "ქართული ენა 日本語 🙂"   # Georgian, Japanese, emoji: none in the training text
+    ids = tokenizer.encode(text)
+    pieces = [tokenizer.piece(i) for i in ids]
+    assert any(p.startswith("<0x") for p in pieces)
+    assert tokenizer.decode(ids) == text
+
+
+def test_numero_and_ellipsis_are_kept_as_pieces(tokenizer):
+    ids = tokenizer.encode("№ 5…")
+    assert "№" in [tokenizer.piece(i) for i in ids] and "…" in [tokenizer.piece(i) for i in ids]
+    assert tokenizer.decode(ids) == "№ 5…"   # identity normalization: no NFKC "No" or "..."
+
+
+def test_digits_are_split(tokenizer):
+    assert [tokenizer.piece(i) for i in tokenizer.encode("2015")] == ["2", "0", "1", "5"]
+    vocab = [tokenizer.piece(i) for i in range(tokenizer.vocab_size)]
+    assert not [p for p in vocab if not p.startswith("<") and sum(c.isdigit() for c in p) > 1]
+
+
+def test_training_is_deterministic_and_unigram_works():
+    assert train_tokenizer(TRAINING, 800, "bpe") == train_tokenizer(TRAINING, 800, "bpe")
+    uni = Tokenizer(train_tokenizer(TRAINING, 800, "unigram"))
+    text = " ".join(RU[:2])
+    assert uni.decode(uni.encode(text)) == text
+
+
+def test_a_small_sample_gives_a_smaller_vocabulary_instead_of_failing():
+    tok = Tokenizer(train_tokenizer(EN[:3], vocab_size=32000))
+    assert 256 < tok.vocab_size < 32000
+
+
+def test_token_dtype_follows_the_vocabulary():
+    assert token_dtype(32000) == np.uint16 and token_dtype(65536) == np.uint16
+    assert token_dtype(100_000) == np.int32
+    assert doc_schema(32000).field("tokens").type == pa.list_(pa.uint16())
+    assert doc_schema(100_000).field("tokens").type == pa.list_(pa.int32())
+
+
+def test_long_document_splits_at_paragraphs_and_rejoins_exactly(tokenizer):
+    text = "\n\n".join(EN * 3)
+    parts = split_by_tokens(text, tokenizer, 200)
+    assert len(parts) > 3
+    assert "".join(parts) == text
+    assert all(tokenizer.count(p) <= 200 for p in parts)
+    assert all(p.endswith("\n\n") for p in parts[:-1])   # cut at paragraph boundaries
+
+
+def test_a_paragraph_longer_than_the_limit_is_cut_at_spaces(tokenizer):
+    text = " ".join(EN)   # one long paragraph
+    parts = split_by_tokens(text, tokenizer, 100)
+    assert "".join(parts) == text and len(parts) > 2
+
+
+def test_every_shard_row_decodes_back_to_its_text(sample_out):
+    manifest = json.loads((sample_out / "manifest.json").read_text())
+    tok = Tokenizer((sample_out / "tokenizer" / "spm.model").read_bytes())
+    assert manifest["tokenizer"]["vocab_size"] == tok.vocab_size
+    rows = pq.read_table(sample_out / "shards").to_pylist()
+    assert rows and all(tok.decode(r["tokens"]) == r["text"] for r in rows)
+    assert all(r["n_tokens"] == len(r["tokens"]) for r in rows)
+    assert pq.read_schema(next((sample_out / "shards").glob("*.parquet"))).field("tokens").type == pa.list_(
+        pa.uint16())
