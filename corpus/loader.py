@@ -8,8 +8,9 @@
 
 Documents are concatenated with EOS after each one and cut into consecutive windows of `seq_len + 1` tokens, so
 every token appears exactly once per epoch over all streams together (the last window of a stream is shorter
-unless `drop_last`). The work unit is a Parquet row group: units are shuffled per (seed, epoch) and dealt to the
-streams (rank x dataloader worker) round-robin, so streams never share a unit and each reads only its own.
+unless `drop_last`). The work unit is a Parquet row group (split into interleaved row slices when there are fewer
+row groups than streams): units are shuffled per (seed, epoch) and dealt to the streams (rank x dataloader worker)
+round-robin, so streams never share a unit and each reads only its own; rows inside a unit are shuffled per epoch.
 `weights` re-weights sources at load time: a document of a source with weight w is taken floor(w) times, plus
 once more when hash(seed, epoch, id) falls under the fraction (0 drops the source).
 """
@@ -36,7 +37,7 @@ def _hash(*parts: object) -> int:
 class LoaderState:
     epoch: int = 0
     unit: int = 0                 # index into this stream's units for the epoch
-    row: int = 0                  # next row of that unit
+    row: int = 0                  # next row of that unit (in the epoch's shuffled order)
     carry: list[int] = field(default_factory=list)   # tokens read but not yet yielded (numpy while iterating)
     sequences: int = 0            # sequences yielded so far (for the caller's bookkeeping)
 
@@ -65,12 +66,14 @@ class PackedSequences:
         self.eos_id = eos_id if eos_id is not None else tokenizer.get("eos_id")
         if self.eos_id is None:
             raise ValueError("no eos_id in the manifest: pass eos_id=")
-        self._units: list[tuple[str, int]] = []
+        groups: list[tuple[str, int]] = []
         for shard in sorted(manifest["shards"], key=lambda s: s["path"]):
             if shard["rows"]:
                 path = os.path.join(out_dir, shard["path"])
-                for rg in range(pq.ParquetFile(path).metadata.num_row_groups):
-                    self._units.append((shard["path"], rg))
+                groups += [(shard["path"], rg) for rg in range(pq.ParquetFile(path).metadata.num_row_groups)]
+        # Fewer row groups than streams: each is read by several streams, each taking every k-th row.
+        slices = max(1, math.ceil(self.streams / max(1, len(groups))))
+        self._units: list[tuple[str, int, int, int]] = [(p, rg, k, slices) for p, rg in groups for k in range(slices)]
         self._state = LoaderState()
 
     # -- state
@@ -83,8 +86,8 @@ class PackedSequences:
         self._state = LoaderState(**{**state, "carry": list(state.get("carry", []))})
 
     # -- iteration
-    def units_for_epoch(self, epoch: int) -> list[tuple[str, int]]:
-        order = sorted(self._units, key=lambda u: (_hash("unit", self.seed, epoch, u[0], u[1]), u))
+    def units_for_epoch(self, epoch: int) -> list[tuple[str, int, int, int]]:
+        order = sorted(self._units, key=lambda u: (_hash("unit", self.seed, epoch, *u), u))
         return order[self.stream::self.streams]
 
     def _copies(self, source: str, doc_id: str, epoch: int) -> int:
@@ -93,13 +96,17 @@ class PackedSequences:
         fraction = weight - whole
         return whole + (1 if fraction and _hash("weight", self.seed, epoch, doc_id) < fraction * 2**64 else 0)
 
-    def _rows(self, unit: tuple[str, int]):
-        table = pq.ParquetFile(os.path.join(self.out_dir, unit[0])).read_row_group(
-            unit[1], columns=["id", "source", "tokens"])
+    def _rows(self, unit: tuple[str, int, int, int], epoch: int):
+        """The unit's rows as (ids, sources, offsets, values, order): `order` lists row indexes in the epoch's
+        shuffled order (this slice's rows only)."""
+        path, rg, k, slices = unit
+        table = pq.ParquetFile(os.path.join(self.out_dir, path)).read_row_group(rg, columns=["id", "source", "tokens"])
         tokens = table.column("tokens").combine_chunks()
         offsets = tokens.offsets.to_numpy()
         values = tokens.values.to_numpy().astype(np.int32)
-        return table.column("id").to_pylist(), table.column("source").to_pylist(), offsets, values
+        ids = table.column("id").to_pylist()
+        order = sorted(range(k, len(ids), slices), key=lambda j: (_hash("row", self.seed, epoch, ids[j]), j))
+        return ids, table.column("source").to_pylist(), offsets, values, order
 
     def __iter__(self) -> Iterator[np.ndarray]:
         state = self._state
@@ -108,9 +115,9 @@ class PackedSequences:
             units = self.units_for_epoch(state.epoch)
             buffer = np.asarray(state.carry, dtype=np.int32)
             while state.unit < len(units):
-                ids, sources, offsets, values = self._rows(units[state.unit])
-                while state.row < len(ids):
-                    j = state.row
+                ids, sources, offsets, values, order = self._rows(units[state.unit], state.epoch)
+                while state.row < len(order):
+                    j = order[state.row]
                     doc = values[offsets[j]:offsets[j + 1]]
                     copies = self._copies(sources[j], ids[j], state.epoch)
                     state.row += 1
