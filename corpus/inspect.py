@@ -63,11 +63,25 @@ def render_stats(stats: dict[str, Any]) -> str:
     out.append("")
     d = stats["dedup"]
     out.append("== dedup")
-    out.append(_table(["exact removed", "near removed", "clusters", "largest cluster"],
-                      [[d["exact_removed"], d["near_removed"], d["clusters"], d["largest_cluster"]]]))
+    near = d.get("near", {})
+    out.append(_table(["exact removed", "near removed", "decontaminated", "clusters", "largest cluster",
+                       "candidate pairs", "exact-checked", "verified pairs", "hot buckets"],
+                      [[d["exact_removed"], d["near_removed"], d.get("decontaminated", 0), d["clusters"],
+                        d["largest_cluster"], near.get("candidate_pairs"), near.get("exact_checked_pairs"),
+                        near.get("verified_pairs"), near.get("hot_buckets")]]))
     out.append("")
+    tok = stats.get("tokenizer") or {}
+    if tok:
+        out.append(f"== tokenizer: {tok.get('model_type')} {tok.get('vocab_size')} pieces, "
+                   f"{'trained on ' + format(tok.get('sample_bytes', 0), ',') + ' bytes' if tok.get('trained') else 'given'}")
+        fert = tok.get("fertility", {})
+        out.append(_table(["by", "name", "tokens", "words", "tokens/word", "bytes/token"],
+                          [[kind.replace("by_", ""), name, v["tokens"], v["words"], v["tokens_per_word"],
+                            v["bytes_per_token"]]
+                           for kind in ("by_language", "by_source") for name, v in fert.get(kind, {}).items()]))
+        out.append("")
     cons = stats["conservation"]
-    out.append("== conservation: " + ("ok (in = out + dropped for every source and stage)" if cons["ok"]
+    out.append("== conservation: " + ("ok (in + added = out + dropped for every source and stage)" if cons["ok"]
                                         else "FAILED: " + "; ".join(cons["problems"])))
     return "\n".join(out)
 

@@ -57,3 +57,21 @@ def test_show_documents_by_source(sample_out, capsys):
     assert main(["show", str(sample_out), "--source", "books", "--n", "2"]) == 0
     printed = capsys.readouterr().out
     assert printed.count("### books/") == 2
+
+
+def test_train_tokenizer_then_tokenize_a_users_corpus(tmp_path):
+    from corpus.loader import PackedSequences
+    from corpus.config import sample_config_path
+    from corpus.tokenizer import Tokenizer
+
+    corpus = str(sample_config_path().parent / "c4" / "c4-sample.jsonl")
+    assert main(["train-tokenizer", corpus, "--out", str(tmp_path / "tok"), "--vocab-size", "800"]) == 0
+    tok = Tokenizer((tmp_path / "tok" / "spm.model").read_bytes())
+    assert 300 < tok.vocab_size <= 800
+    assert main(["tokenize", corpus, "--tokenizer", str(tmp_path / "tok" / "spm.model"),
+                 "--out", str(tmp_path / "out")]) == 0
+    rows = pq.read_table(tmp_path / "out" / "shards").to_pylist()
+    # No filters, no dedup, no mixing: every readable line of the file is a row, and decodes back.
+    readable = sum(1 for line in open(corpus, encoding="utf-8") if line.strip()) - 2   # malformed + blank text
+    assert len(rows) == readable and all(tok.decode(r["tokens"]) == r["text"] for r in rows)
+    assert sum(len(s) for s in PackedSequences(str(tmp_path / "out"), 100)) == sum(r["n_tokens"] + 1 for r in rows)
