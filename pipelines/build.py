@@ -48,7 +48,8 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
     read = (p
             | "ListFiles" >> beam.Create(files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(ReadFiles(config)).with_outputs(ReadFiles.REJECTED, main="docs"))
+            | "Read" >> beam.ParDo(ReadFiles(config)).with_outputs(ReadFiles.REJECTED, ReadFiles.SKIPPED,
+                                                                   main="docs"))
     docs = read.docs
     counts += [count_docs(docs, "CountReadDocs", STAGE_READ, "in"),
                count_rejections(read.rejected, "CountReadErrorsIn", STAGE_READ) | "AsReadInput" >> beam.Map(
@@ -56,6 +57,7 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
                count_docs(docs, "CountReadOut", STAGE_READ, "out"),
                count_rejections(read.rejected, "CountReadErrors", STAGE_READ)]
     rejected.append(read.rejected)
+    counts.append(read[ReadFiles.SKIPPED])
 
     for stage, label in ((STAGE_NORMALIZE, "Normalize"), (STAGE_LANGID, "LanguageID"),
                          (STAGE_QUALITY, "QualityFilter"), (STAGE_REPETITION, "RepetitionFilter"),

@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import BinaryIO, Callable, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import ReadContext, relative_name
+from corpus.sources.base import ReadContext, Skipped, relative_name
 from corpus.sources.books import read_book, read_text
 from corpus.sources.tabular import read_jsonl, read_parquet
+from corpus.sources.warc import read_warc
 from corpus.sources.wet import read_wet
 
-Reader = Callable[[BinaryIO, ReadContext], Iterator[Document | Rejection]]
+Reader = Callable[[BinaryIO, ReadContext], Iterator[Document | Rejection | Skipped]]
 
 READERS: dict[str, Reader] = {
     "jsonl": read_jsonl,
     "parquet": read_parquet,
     "wet": read_wet,
+    "warc": read_warc,
     "books": read_book,
     "text": read_text,
 }
@@ -28,4 +30,4 @@ def reader_for(kind: str) -> Reader:
         raise NotImplementedError(f"source kind {kind!r} has no reader yet") from None
 
 
-__all__ = ["READERS", "ReadContext", "Reader", "reader_for", "relative_name"]
+__all__ = ["READERS", "ReadContext", "Reader", "Skipped", "reader_for", "relative_name"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import zlib
 from dataclasses import dataclass
@@ -96,3 +97,82 @@ def make_document(ctx: ReadContext, key: str | int | None, text: str, **fields) 
     return Document(id=ctx.doc_id(key), source=ctx.source, text=text, **fields)
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A record that is not a document by design (a WARC request, an image, a redirect page): counted by kind in
+    `stats.json` (`read_skipped`), never a rejection."""
+
+    source: str
+    kind: str          # e.g. "request", "metadata", "image/png", "dns"
+    n_bytes: int = 0
+
+
+class SalvagingDecompressor(io.RawIOBase):
+    """Streaming .gz/.bz2/.xz decompression that keeps everything before damage instead of losing it.
+
+    `gzip.GzipFile` and friends raise on a cut-off archive and lose the bytes decoded in the failing read; this
+    decodes chunk by chunk, so a reader gets every byte up to the cut and then a clean end of file, and `error`
+    says what happened (`truncated_archive` or `corrupt_archive`). Multi-member gzip (one member per WARC record)
+    and multi-stream bz2 are read member after member."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, raw: BinaryIO, kind: str):
+        super().__init__()
+        self._raw, self._kind = raw, kind
+        self._dec = self._new()
+        self._pending = b""
+        self._leftover = b""
+        self._in_member = False
+        self._done = False
+        self.error: tuple[str, str] | None = None    # (reason, message)
+
+    def _new(self):
+        if self._kind == "gz":
+            return zlib.decompressobj(31)
+        if self._kind == "bz2":
+            return bz2.BZ2Decompressor()
+        return lzma.LZMADecompressor()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending and not self._done:
+            self._fill()
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def _fill(self) -> None:
+        chunk, self._leftover = (self._leftover or self._raw.read(self.CHUNK)), b""
+        if not chunk:
+            if self._in_member:
+                self.error = ("truncated_archive", f"the {self._kind} data ends inside a compressed member")
+            self._done = True
+            return
+        if not self._in_member and not chunk.strip(b"\x00"):
+            return   # zero padding after the last member, as some writers add
+        try:
+            out = self._dec.decompress(chunk)
+        except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as exc:
+            self.error = ("corrupt_archive", f"{type(exc).__name__}: {exc}")
+            self._done = True
+            return
+        self._in_member = True
+        self._pending += out
+        if self._dec.eof:
+            self._leftover = self._dec.unused_data
+            self._dec = self._new()
+            self._in_member = False
+
+
+def open_salvaging(stream: BinaryIO, path: str) -> tuple[BinaryIO, SalvagingDecompressor | None]:
+    """Like `open_decompressed`, keeping what precedes damage; the second value reports the damage, if any."""
+    name = path.lower()
+    kind = "gz" if name.endswith(".gz") else "bz2" if name.endswith(".bz2") else "xz" if name.endswith(".xz") else None
+    if kind is None:
+        return stream, None
+    raw = SalvagingDecompressor(stream, kind)
+    return io.BufferedReader(raw, buffer_size=1 << 16), raw  # type: ignore[return-value]

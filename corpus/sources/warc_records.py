@@ -40,6 +40,7 @@ class RecordError:
     reason: str          # truncated_record | malformed_record
     message: str
     n_bytes: int = 0
+    partial: "WarcRecord | None" = None   # a record cut off in its body: what did arrive
 
 
 def iter_warc_records(f: BinaryIO) -> Iterator[WarcRecord | RecordError]:
@@ -85,6 +86,7 @@ def iter_warc_records(f: BinaryIO) -> Iterator[WarcRecord | RecordError]:
         offset += len(body)
         if len(body) < length:
             yield RecordError(start, "truncated_record",
-                              f"Content-Length {length} but only {len(body)} bytes follow", len(body))
+                              f"Content-Length {length} but only {len(body)} bytes follow", len(body),
+                              WarcRecord(start, version, headers, body))
             return
         yield WarcRecord(start, version, headers, body)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document, open_decompressed
+from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document, open_salvaging
 from corpus.sources.warc_records import RecordError, iter_warc_records
 
 
 def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
-    f = open_decompressed(stream, ctx.path)
+    f, damage = open_salvaging(stream, ctx.path)
     index = 0
     try:
         for rec in iter_warc_records(f):
@@ -26,3 +26,5 @@ def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejectio
             yield make_document(ctx, index, decode_utf8(rec.body), url=rec.target_uri, date=rec.date)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
+    if damage is not None and damage.error is not None:
+        yield ctx.error(damage.error[0], "end", damage.error[1])

@@ -438,7 +438,7 @@ class FindContamination(beam.PTransform):
             name=EVAL_SOURCE, kind=dc.kind, paths=dc.paths, text_field=dc.text_field),))
         eval_docs = (p
                      | "ListEvalFiles" >> beam.Create(list_source_files(eval_config))
-                     | "ReadEvalSet" >> beam.ParDo(ReadFiles(eval_config)).with_outputs(ReadFiles.REJECTED,
+                     | "ReadEvalSet" >> beam.ParDo(ReadFiles(eval_config)).with_outputs(ReadFiles.REJECTED, ReadFiles.SKIPPED,
                                                                                          main="docs")).docs
         if dc.mode == "ngram":
             table = (eval_docs

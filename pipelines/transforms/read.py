@@ -10,7 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config, SourceConfig
 from corpus.document import Rejection
-from corpus.sources import ReadContext, reader_for, relative_name
+from corpus.sources import ReadContext, Skipped, reader_for, relative_name
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class ReadFiles(beam.DoFn):
     """(source, pattern, path) -> Documents on the main output, read errors on `rejected`."""
 
     REJECTED = "rejected"
+    SKIPPED = "skipped"   # count records of non-documents by kind (WARC requests, images, ...)
 
     def __init__(self, config: Config):
         self._sources: dict[str, SourceConfig] = {s.name: s for s in config.sources}
@@ -53,5 +54,8 @@ class ReadFiles(beam.DoFn):
                 if isinstance(item, Rejection):
                     log.warning("read error (%s) %s", item.reason, item.detail)
                     yield beam.pvalue.TaggedOutput(self.REJECTED, item)
+                elif isinstance(item, Skipped):
+                    yield beam.pvalue.TaggedOutput(self.SKIPPED, (("read_skipped", item.source, item.kind, ""),
+                                                                  (1, item.n_bytes)))
                 else:
                     yield item

@@ -1,0 +1,150 @@
+"""HTML pages from WARC response records: the HTTP envelope, the charset, and main-text extraction.
+
+Charset: the HTTP `Content-Type` header, then a `<meta>` declaration in the first 4 KB, then detection (strict
+UTF-8 first, then resiliparse's detector), with WHATWG-style supersets (a page labelled Shift_JIS decodes as
+cp932, GB2312 as GB18030, ISO-8859-1 as windows-1252), so windows-1251, KOI8-R, EUC-JP and Shift-JIS pages read
+as their authors wrote them.
+
+Extraction: trafilatura in its fast mode, favouring precision, without comments or tables (table cells come out
+as `| a | b |` rows, which are layout, not prose). Measured on the Scrapinghub article-extraction benchmark pages
+(bench/extraction.py): F1 about 0.957 at about 2.7x the speed of trafilatura's defaults (F1 0.956), where
+resiliparse's main-content mode is about 4x faster again but scores 0.90.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import zlib
+from dataclasses import dataclass
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+# Labels pages use for encodings whose real-world superset a browser decodes them with.
+_SUPERSETS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "ms_kanji": "cp932",
+              "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "euc-kr": "cp949", "ks_c_5601-1987": "cp949",
+              "iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
+              "ascii": "cp1252", "iso-8859-9": "cp1254", "tis-620": "cp874", "windows-874": "cp874",
+              "x-mac-cyrillic": "mac_cyrillic", "utf8": "utf-8"}
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    mime: str              # lower-cased, without parameters; "" if absent
+    charset: str | None    # from the Content-Type header
+    body: bytes            # de-chunked and decompressed payload
+
+
+def parse_http_response(data: bytes) -> HttpResponse | None:
+    """Split an HTTP response into status, content type and payload; None if it is not HTTP at all."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = data.partition(b"\n\n")
+    lines = head.decode("latin-1").splitlines()
+    if not lines or not lines[0].startswith("HTTP/"):
+        return None
+    parts = lines[0].split()
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip().lower()] = value.strip()
+    content_type = headers.get("content-type", "")
+    mime = content_type.split(";")[0].strip().lower()
+    match = _CHARSET_PARAM.search(content_type)
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = _dechunk(body)
+    encoding = headers.get("content-encoding", "").lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:
+            body = zlib.decompress(body, 47 if encoding != "deflate" else 15)
+        except zlib.error:
+            try:
+                body = zlib.decompress(body, -15)
+            except zlib.error:
+                pass   # many crawlers store the decoded body but keep the header: use the bytes as they are
+    return HttpResponse(status, mime, match.group(1) if match else None, body)
+
+
+def _dechunk(body: bytes) -> bytes:
+    out, pos = bytearray(), 0
+    while pos < len(body):
+        end = body.find(b"\r\n", pos)
+        if end < 0:
+            break
+        try:
+            size = int(body[pos:end].split(b";")[0].strip() or b"0", 16)
+        except ValueError:
+            return body   # not actually chunked
+        if size == 0:
+            break
+        out += body[end + 2:end + 2 + size]
+        pos = end + 2 + size + 2
+    return bytes(out)
+
+
+def looks_like_html(payload: bytes) -> bool:
+    head = payload[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml")) or b"<html" in head
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _SUPERSETS.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _decodes(payload: bytes, codec: str) -> bool:
+    try:
+        payload.decode(codec)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def detect_charset(payload: bytes, header_charset: str | None) -> tuple[str, str]:
+    """(codec name, how it was found: header | meta | utf-8 | detected). A declared charset the bytes do not
+    decode under loses to clean UTF-8 (a common mislabel in crawls: a UTF-8 page served as GB2312)."""
+    match = _META_CHARSET.search(payload[:4096])
+    declared = [(c, how) for c, how in ((_codec(header_charset), "header"),
+                                        (_codec(match.group(1).decode("ascii", "replace")) if match else None, "meta"))
+                if c]
+    for codec, how in declared:
+        if _decodes(payload, codec):
+            return codec, how
+    if _decodes(payload, "utf-8"):
+        return "utf-8", "utf-8"
+    if declared:
+        return declared[0]   # damaged bytes: trust the label; the few bad bytes become U+FFFD
+    from resiliparse.parse.encoding import detect_encoding
+
+    return _codec(detect_encoding(payload)) or "cp1252", "detected"
+
+
+def decode_html(payload: bytes, header_charset: str | None) -> str:
+    codec, _ = detect_charset(payload, header_charset)
+    if codec == "utf-8" and payload.startswith(b"\xef\xbb\xbf"):
+        payload = payload[3:]
+    return payload.decode(codec, errors="replace")
+
+
+def extract_main_text(html: str) -> str:
+    """The page's main text, paragraphs on their own lines; "" when nothing is found. Layout-table pages where
+    trafilatura finds no article fall back to resiliparse's main-content mode (the quality rules judge them)."""
+    import trafilatura
+
+    text = trafilatura.extract(html, fast=True, favor_precision=True, include_comments=False,
+                               include_tables=False) or ""
+    if not text.strip():
+        from resiliparse.extract.html2text import extract_plain_text
+
+        text = extract_plain_text(html, main_content=True, alt_texts=False, links=False)
+    return text

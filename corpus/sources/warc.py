@@ -1,0 +1,62 @@
+"""Common Crawl (or any) WARC files: HTML responses -> main text, everything else skipped and counted by kind.
+
+WARC 1.0/1.1 and the legacy 0.17/0.18 layouts (see `warc_records`). A response is a document when its payload is
+HTML (by Content-Type, or by sniffing when the header is missing); requests, metadata, warcinfo, `dns:` records,
+images, scripts and style sheets are `Skipped` under their record type or MIME type. A record cut off mid-body
+still gives the text of what arrived, plus a counted `truncated_record` error.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Iterator
+
+from corpus.document import Document, Rejection
+from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, Skipped, make_document, open_salvaging
+from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
+from corpus.sources.warc_records import RecordError, WarcRecord, iter_warc_records
+
+
+def _page(rec: WarcRecord, ctx: ReadContext, index: int) -> Document | Rejection | Skipped:
+    uri = rec.target_uri or ""
+    if uri.startswith("dns:"):
+        return Skipped(ctx.source, "dns", len(rec.body))
+    http = parse_http_response(rec.body)
+    if http is None:
+        return Skipped(ctx.source, "not_http", len(rec.body))
+    mime = http.mime or ("text/html" if looks_like_html(http.body) else "unknown")
+    if mime not in HTML_TYPES:
+        return Skipped(ctx.source, mime, len(http.body))
+    if http.status and not 200 <= http.status < 300:
+        return Skipped(ctx.source, f"http_{http.status}", len(http.body))
+    if len(http.body) > ctx.max_doc_bytes:
+        return ctx.error("doc_too_large", rec.offset, f"{len(http.body)} bytes of HTML", n_bytes=len(http.body))
+    html = decode_html(http.body, http.charset)
+    text = extract_main_text(html)
+    if not text.strip():
+        return ctx.error("no_main_text", rec.offset, f"no main text in {uri}", n_bytes=len(http.body))
+    key = rec.headers.get("warc-record-id", "").strip("<>") or index
+    return make_document(ctx, key, text, url=uri or None, date=rec.date)
+
+
+def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Skipped]:
+    f, damage = open_salvaging(stream, ctx.path)
+    index = 0
+    try:
+        for rec in iter_warc_records(f):
+            if isinstance(rec, RecordError):
+                if rec.partial is not None and rec.partial.type == "response":
+                    index += 1
+                    page = _page(rec.partial, ctx, index)
+                    if isinstance(page, Document):
+                        yield page
+                yield ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
+                continue
+            if rec.type != "response":
+                yield Skipped(ctx.source, rec.type or "untyped", len(rec.body))
+                continue
+            index += 1
+            yield _page(rec, ctx, index)
+    except DECOMPRESSION_ERRORS as exc:
+        yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
+    if damage is not None and damage.error is not None:
+        yield ctx.error(damage.error[0], "end", damage.error[1])
