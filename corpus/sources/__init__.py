@@ -10,6 +10,7 @@ from corpus.sources.books import read_book, read_text
 from corpus.sources.tabular import read_jsonl, read_parquet
 from corpus.sources.warc import read_warc
 from corpus.sources.wet import read_wet
+from corpus.sources.wikipedia import read_wikipedia
 
 Reader = Callable[[BinaryIO, ReadContext], Iterator[Document | Rejection | Skipped]]
 
@@ -18,6 +19,7 @@ READERS: dict[str, Reader] = {
     "parquet": read_parquet,
     "wet": read_wet,
     "warc": read_warc,
+    "wikipedia": read_wikipedia,
     "books": read_book,
     "text": read_text,
 }
