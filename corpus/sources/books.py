@@ -1,7 +1,8 @@
 """Plain-text books (`books`) and one-document-per-file text (`text`).
 
 Books: Project Gutenberg header, licence and footer removed; e-book-site notices at the top and bottom removed;
-hard-wrapped lines re-joined into paragraphs (verse and other short-line blocks keep their lines).
+hard-wrapped lines re-joined into paragraphs (verse and other short-line blocks keep their lines); UTF-8/UTF-16,
+windows-1251 and KOI8-R detected (`encoding.py`); FictionBook files go to `fb2.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, looks_binary, make_document, open_decompressed,
                                  read_capped)
 from corpus.sources.encoding import decode_text_file
+from corpus.sources.fb2 import read_fb2
 
 _PG_START = re.compile(r"^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG.*$", re.I | re.M)
 _PG_END = re.compile(r"^\s*(?:\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG|End of (?:the )?Project Gutenberg)"
@@ -121,6 +123,20 @@ def _read_whole(stream: BinaryIO, ctx: ReadContext) -> tuple[str, Rejection | No
 
 
 def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
+    """A plain-text book (any supported encoding) or a FictionBook (`.fb2`, `.fb2.zip`, `.fb2.gz`)."""
+    name = ctx.path.lower()
+    if ".fb2" in name.rsplit("/", 1)[-1]:
+        f = open_decompressed(stream, ctx.path)
+        try:
+            data, too_large, total = read_capped(f, ctx.max_doc_bytes)
+        except DECOMPRESSION_ERRORS as exc:
+            yield ctx.error("corrupt_archive", 0, f"{type(exc).__name__}: {exc}")
+            return
+        if too_large:
+            yield ctx.error("doc_too_large", 0, f"{total} bytes > read.max_doc_bytes", n_bytes=total)
+            return
+        yield from read_fb2(data, ctx, name)
+        return
     text, error = _read_whole(stream, ctx)
     if error:
         yield error

@@ -1,0 +1,232 @@
+"""Stage 1 for real-world inputs: WARC with HTML extraction, Wikipedia XML dumps, FictionBook and legacy-encoded
+books, and damaged input of every kind."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import zipfile
+from collections import Counter
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+
+from corpus.document import Document, Rejection
+from corpus.rules.langid import LanguageIdentifier, resolve_model_path
+from corpus.sources import ReadContext, Skipped, reader_for
+from corpus.sources.html import decode_html, detect_charset, parse_http_response
+
+
+def read(kind: str, path: Path | str, data: bytes | None = None, **ctx_kw):
+    ctx = ReadContext(source="s", path=str(path), rel=Path(path).name, **ctx_kw)
+    stream = io.BytesIO(data) if data is not None else open(path, "rb")
+    with stream:
+        items = list(reader_for(kind)(stream, ctx))
+    docs = [i for i in items if isinstance(i, Document)]
+    errors = Counter(i.reason for i in items if isinstance(i, Rejection))
+    skipped = Counter(i.kind for i in items if isinstance(i, Skipped))
+    return docs, errors, skipped
+
+
+# ---------------------------------------------------------------- WARC
+
+
+def test_aeb_news_warc_gives_one_document_per_page(shared):
+    docs, errors, _ = read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz")
+    assert len(docs) == 94 and not errors
+    assert all(d.url and d.url.startswith("http") and d.date for d in docs)
+
+
+def test_cp1251_russian_page_reads_as_russian(shared):
+    docs, _, skipped = read("warc", shared / "cc/warc/resiliparse-CC-MAIN-2020-34-excerpt.warc.gz")
+    page = next(d for d in docs if "01spb.ru" in d.url)
+    assert "пожарной безопасности" in page.text
+    identifier = LanguageIdentifier(resolve_model_path(None, None))
+    assert identifier.predict(page.text).lang == "ru"
+    assert skipped["request"] == 17 and skipped["metadata"] == 16
+
+
+def test_clipped_warc_yields_the_partial_page_and_counts_the_cut(shared):
+    docs, errors, _ = read("warc", shared / "cc/warc/resiliparse-clipped-houstonpress.warc.gz")
+    assert len(docs) == 1 and "Chance The Rapper" in docs[0].text
+    assert errors["truncated_record"] == 1
+
+
+def test_legacy_warc_017_is_read_and_non_html_is_counted_by_kind(shared):
+    docs, _, skipped = read("warc", shared / "cc/warc/ukwa-IAH-20080430-blackbook-truncated-warc0.17.warc.gz")
+    assert docs and all(d.url.startswith("http://www.archive.org") for d in docs)
+    assert skipped["dns"] == 1 and skipped["image/jpeg"] == 1 and skipped["request"] == 7
+
+
+def test_sopa_blackout_warc_yields_only_its_html_pages(shared):
+    docs, errors, skipped = read("warc", shared / "cc/warc/ukwa-wikipedia-sopa-blackout-2012.warc.gz")
+    assert [d.url for d in docs] == ["http://en.wikipedia.org/wiki/Main_Page"] and not errors
+    assert skipped["image/png"] == 46 and skipped["text/javascript"] == 11 and skipped["text/css"] == 2
+
+
+def test_every_shared_warc_reads_without_raising(shared):
+    for path in sorted((shared / "cc/warc").glob("*.warc.gz")):
+        docs, errors, skipped = read("warc", path)
+        assert docs, path.name
+
+
+@pytest.mark.parametrize("encoding,text", [
+    ("cp1251", "Съешь же ещё этих мягких французских булок, да выпей чаю. " * 4),
+    ("koi8_r", "Широкая электрификация южных губерний даст мощный толчок подъёму сельского хозяйства. " * 4),
+    ("euc_jp", "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。" * 4),
+    ("shift_jis", "何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。" * 4),
+])
+def test_undeclared_legacy_charsets_are_detected(encoding, text):
+    html = f"<html><body><p>{text}</p></body></html>"
+    assert decode_html(html.encode(encoding), None) == html
+
+
+def test_header_charset_wins_and_meta_is_next():
+    html = "<html><head><meta charset=\"koi8-r\"></head><body>Привет, мир</body></html>"
+    assert detect_charset(html.encode("koi8_r"), None) == ("koi8-r", "meta")
+    assert detect_charset(html.encode("cp1251"), "windows-1251")[1] == "header"
+
+
+def test_http_envelope_chunked_and_gzipped():
+    body = gzip.compress("<html><body>Текст</body></html>".encode("utf-8"))
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    raw = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\n"
+           b"Content-Encoding: gzip\r\n\r\n" + chunked)
+    http = parse_http_response(raw)
+    assert http.mime == "text/html" and http.charset == "utf-8"
+    assert http.body.decode() == "<html><body>Текст</body></html>"
+
+
+# ---------------------------------------------------------------- Wikipedia
+
+
+def test_enwiki_excerpt_has_no_markup_and_counts_redirects(shared):
+    docs, errors, skipped = read("wikipedia",
+                                 shared / "wikipedia/xml/enwiki-2016-pages-articles1-p10p30302-shortened-206pages"
+                                          ".xml.bz2")
+    assert not errors and len(docs) > 80
+    assert skipped["redirect"] == 99 and skipped["disambiguation"] >= 1
+    for doc in docs:
+        for marker in ("{{", "}}", "[[", "]]", "<ref", "|-", "Category:"):
+            assert marker not in doc.text, (doc.title, marker)
+    anarchism = next(d for d in docs if d.title == "Anarchism")
+    assert anarchism.url == "https://en.wikipedia.org/wiki/Anarchism"
+    assert "\nHistory\n" in anarchism.text   # a section heading on its own line
+
+
+def test_table_heavy_articles_lose_their_tables(shared):
+    docs, errors, _ = read("wikipedia", shared / "wikipedia/xml/enwiki-table-markup-5pages.xml.bz2")
+    assert len(docs) == 5 and not errors
+    assert not any(line.lstrip().startswith(("|", "!", "{|")) for d in docs for line in d.text.split("\n"))
+
+
+def test_utf16_bulgarian_dump_reads_correctly(shared):
+    docs, errors, skipped = read("wikipedia", shared / "wikipedia/xml/bgwiki-shortened-3pages-UTF16LE.xml.bz2")
+    assert not errors and [d.title for d in docs] == ["Григориански календар"]
+    assert "Григорианският календар" in docs[0].text and docs[0].url.startswith("https://bg.wikipedia.org/wiki/")
+    assert skipped["namespace_4"] == 2
+
+
+def test_bz2_dump_cut_in_the_middle_gives_the_pages_before_and_one_error(shared):
+    path = shared / "wikipedia/xml/enwiki-2016-pages-articles1-p10p30302-shortened-206pages.xml.bz2"
+    full_docs, _, _ = read("wikipedia", path)
+    xml = bz2.decompress(path.read_bytes())
+    cut = bz2.compress(xml)[: len(bz2.compress(xml)) // 2]
+    docs, errors, _ = read("wikipedia", "cut.xml.bz2", cut)
+    assert 0 < len(docs) < len(full_docs)
+    assert [d.text for d in docs] == [d.text for d in full_docs[:len(docs)]]
+    assert sum(errors.values()) == 1 and errors["truncated_archive"] == 1
+
+
+def test_malformed_xml_tail_keeps_earlier_pages(shared):
+    xml = bz2.decompress((shared / "wikipedia/xml/enwiki-table-markup-5pages.xml.bz2").read_bytes())
+    broken = xml[: xml.rindex(b"<page>")] + b"<page><title>Broken</title><ns>0</ns><text>&bogus;</tex></page>"
+    docs, errors, _ = read("wikipedia", "broken.xml", broken)
+    assert len(docs) == 4 and errors == Counter({"malformed_xml": 1})
+
+
+# ---------------------------------------------------------------- books: fb2 and legacy encodings
+
+
+@pytest.fixture(scope="module")
+def chapter(shared_path=None):
+    from tests.conftest import shared_data
+
+    docs, _, _ = read("books", shared_data() / "books/ru/Dostoevsky-Besy-RU-royallib.txt")
+    paragraphs = docs[0].text.split("\n\n")[40:120]   # a chapter's worth of real paragraphs
+    # KOI8-R has no guillemets, dashes or ellipsis: books in it use ASCII stand-ins, so the test text does too.
+    ascii_stand_ins = str.maketrans({"«": '"', "»": '"', "—": "-", "–": "-", "…": "..."})
+    return [p.translate(ascii_stand_ins).encode("koi8_r", "ignore").decode("koi8_r") for p in paragraphs]
+
+
+def fb2_bytes(paragraphs: list[str], encoding: str) -> bytes:
+    # One <p> per paragraph; a block that keeps its line breaks (verse, a list of names) is a stanza of <v> lines.
+    body = "".join(f"<p>{escape(p)}</p>" if "\n" not in p else
+                   "<poem><stanza>" + "".join(f"<v>{escape(v)}</v>" for v in p.split("\n")) + "</stanza></poem>"
+                   for p in paragraphs)
+    xml = (f'<?xml version="1.0" encoding="{encoding}"?>\n'
+           '<FictionBook xmlns="http://www.gribuser.ru/xml/fictionbook/2.0" '
+           'xmlns:l="http://www.w3.org/1999/xlink"><description><title-info><genre>prose</genre>'
+           '<author><first-name>Фёдор</first-name><last-name>Достоевский</last-name></author>'
+           '<book-title>Бесы</book-title><annotation><p>Аннотация не входит в текст.</p></annotation>'
+           '<lang>ru</lang></title-info></description>'
+           f'<body><section>{body}<p>Сноска<a l:href="#n1" type="note">[1]</a> здесь.</p></section></body>'
+           '<body name="notes"><section id="n1"><p>Текст сноски.</p></section></body>'
+           '<binary id="cover.jpg" content-type="image/jpeg">AAAA</binary></FictionBook>')
+    return xml.encode(encoding)
+
+
+def test_fb2_and_legacy_encodings_give_the_same_text(chapter):
+    text = "\n\n".join(chapter)
+    expected = text + "\n\nСноска здесь."
+    plain = "\n\n".join(chapter + ["Сноска здесь."])
+    versions = {
+        "book.txt": plain.encode("utf-8"),
+        "book-1251.txt": plain.encode("cp1251"),
+        "book-koi8.txt": plain.encode("koi8_r"),
+        "book.fb2": fb2_bytes(chapter, "windows-1251"),
+        "book-utf8.fb2": fb2_bytes(chapter, "utf-8"),
+    }
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("book.fb2", versions["book.fb2"])
+    versions["book.fb2.zip"] = zipped.getvalue()
+    texts = {}
+    for name, data in versions.items():
+        docs, errors, _ = read("books", name, data)
+        assert len(docs) == 1 and not errors, name
+        texts[name] = docs[0].text
+    assert set(texts.values()) == {expected}
+    fb2_doc = read("books", "book.fb2", versions["book.fb2"])[0][0]
+    assert fb2_doc.title == "Бесы"
+    assert "Аннотация" not in fb2_doc.text and "Текст сноски" not in fb2_doc.text and "[1]" not in fb2_doc.text
+
+
+# ---------------------------------------------------------------- damaged input
+
+
+def test_truncated_gzip_member_keeps_the_records_before_it(shared):
+    data = (shared / "cc/wet/whirlwind-CC-MAIN-2024-22-an.wikipedia-Escopete.warc.wet.gz").read_bytes()
+    raw = gzip.decompress(data)
+    two = gzip.compress(raw) + gzip.compress(raw)   # two members, the second cut in half
+    docs, errors, _ = read("wet", "x.warc.wet.gz", two[: len(two) - len(gzip.compress(raw)) // 2])
+    assert len(docs) == 1 and errors["truncated_archive"] == 1
+
+
+def test_empty_binary_and_huge_files_are_counted(tmp_path):
+    assert read("books", "empty.txt", b"")[1] == Counter({"empty_file": 1})
+    assert read("books", "photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)) * 10)[1] == Counter(
+        {"binary_file": 1})
+    huge = ("Слово " * (50 * 1024 * 1024 // 12)).encode("utf-8")   # about 50 MB
+    assert len(huge) > 45_000_000
+    assert read("books", "huge.txt", huge)[1] == Counter({"doc_too_large": 1})
+    assert read("text", "huge.txt", huge)[1] == Counter({"doc_too_large": 1})
+
+
+def test_invalid_utf8_in_a_jsonl_line_is_read_and_left_to_normalize():
+    data = b'{"text": "ok line"}\n' + '{"text": "caf\\u00e9 '.encode() + b'\xff\xfe' + b'"}\n{"text": "after"}\n'
+    docs, errors, _ = read("jsonl", "x.jsonl", data)
+    assert [d.text for d in docs][0] == "ok line" and docs[-1].text == "after"
+    assert sum(errors.values()) + len(docs) == 3
