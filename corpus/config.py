@@ -70,6 +70,7 @@ class NormalizeConfig:
 @dataclass(frozen=True)
 class ReadConfig:
     max_doc_bytes: int = 10_000_000   # larger documents are rejected as `doc_too_large` (SPEC §5: 50 MB document)
+    html_extractor: str = "trafilatura"   # warc: trafilatura (F1 0.96, ~65 pages/s) | resiliparse (0.90, ~700)
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,8 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.output.num_shards is None or cfg.output.num_shards >= 1, "output.num_shards: must be >= 1")
     _require(cfg.output.shard_target_bytes > 0, "output.shard_target_bytes: must be > 0")
     _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
+    _require(cfg.read.html_extractor in ("trafilatura", "resiliparse"),
+             "read.html_extractor: must be trafilatura or resiliparse")
     _require(0 <= cfg.normalize.max_invalid_char_fraction <= 1,
              "normalize.max_invalid_char_fraction: must be within [0, 1]")
     for key in ("domain_blocklist", "flagged_words"):

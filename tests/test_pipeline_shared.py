@@ -109,3 +109,19 @@ def test_same_input_gives_byte_identical_shards_across_runs_and_workers(run, tmp
     run_corpus(config, str(multi), ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
     assert digest(multi) == digest(out)
     assert (multi / "stats.json").read_bytes() == (out / "stats.json").read_bytes()
+
+
+def test_every_kind_at_once_through_the_shipped_config(tmp_path):
+    """configs/shared_data.yaml: WARC, WET, JSONL, text, Wikipedia XML and books in one run."""
+    from corpus.config import load_config
+
+    shared_data()
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "shared_data.yaml")
+    result = run_corpus(config, str(tmp_path / "out"))
+    stats = result.stats
+    assert stats["conservation"]["ok"], stats["conservation"]["problems"]
+    read_in = {s: rows[0]["docs_in"] for s, rows in stats["funnel"].items()}
+    assert all(n > 0 for n in read_in.values()), read_in
+    assert stats["read_skipped"]["web"]["request"] > 100 and stats["read_skipped"]["wikipedia"]["redirect"] == 99
+    written = {s: v["docs"] for s, v in stats["sources"].items()}
+    assert all(written[s] > 0 for s in ("web", "c4", "web_ru", "wikipedia", "books")), written

@@ -230,3 +230,10 @@ def test_invalid_utf8_in_a_jsonl_line_is_read_and_left_to_normalize():
     docs, errors, _ = read("jsonl", "x.jsonl", data)
     assert [d.text for d in docs][0] == "ok line" and docs[-1].text == "after"
     assert sum(errors.values()) + len(docs) == 3
+
+
+def test_resiliparse_extractor_is_the_fast_alternative(shared):
+    docs, errors, _ = read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz", html_extractor="resiliparse")
+    default = {d.id: d.text for d in read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz")[0]}
+    assert len(docs) == 94 and not errors
+    assert sum(d.text != default[d.id] for d in docs) > 50   # really a different extractor

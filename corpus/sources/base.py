@@ -29,6 +29,7 @@ class ReadContext:
     id_field: str | None = None
     url_field: str | None = "url"
     title_field: str | None = "title"
+    html_extractor: str = "trafilatura"
 
     def doc_id(self, key: str | int | None = None) -> str:
         return f"{self.source}/{self.rel}" + ("" if key is None else f"#{key}")

@@ -31,7 +31,7 @@ def _page(rec: WarcRecord, ctx: ReadContext, index: int) -> Document | Rejection
     if len(http.body) > ctx.max_doc_bytes:
         return ctx.error("doc_too_large", rec.offset, f"{len(http.body)} bytes of HTML", n_bytes=len(http.body))
     html = decode_html(http.body, http.charset)
-    text = extract_main_text(html)
+    text = extract_main_text(html, ctx.html_extractor)
     if not text.strip():
         return ctx.error("no_main_text", rec.offset, f"no main text in {uri}", n_bytes=len(http.body))
     key = rec.headers.get("warc-record-id", "").strip("<>") or index

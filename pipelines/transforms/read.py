@@ -35,12 +35,14 @@ class ReadFiles(beam.DoFn):
     def __init__(self, config: Config):
         self._sources: dict[str, SourceConfig] = {s.name: s for s in config.sources}
         self._max_doc_bytes = config.read.max_doc_bytes
+        self._html_extractor = config.read.html_extractor
 
     def process(self, element):
         source, pattern, path = element
         src = self._sources[source]
         ctx = ReadContext(source=source, path=path, rel=relative_name(pattern, path),
-                          max_doc_bytes=self._max_doc_bytes, text_field=src.text_field, id_field=src.id_field,
+                          max_doc_bytes=self._max_doc_bytes, html_extractor=self._html_extractor,
+                          text_field=src.text_field, id_field=src.id_field,
                           url_field=src.url_field, title_field=src.title_field)
         try:
             stream = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
