@@ -15,6 +15,7 @@ class Document:
     text: str
     url: str | None = None
     title: str | None = None
+    author: str | None = None   # books: from the FictionBook description or the Gutenberg header
     lang: str | None = None
     lang_score: float | None = None
     date: str | None = None

@@ -27,6 +27,7 @@ def doc_schema(vocab_size: int = 65536) -> pa.Schema:
         pa.field("lang_score", pa.float32()),
         pa.field("url", pa.string()),
         pa.field("title", pa.string()),
+        pa.field("author", pa.string()),
         pa.field("date", pa.string()),
         pa.field("text", pa.string(), nullable=False),
         pa.field("n_bytes", pa.int32(), nullable=False),
@@ -61,7 +62,7 @@ ROW_GROUP_ROWS = 1024   # small row groups let a loader stream a shard without r
 def document_row(doc: Document) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": doc.id, "source": doc.source, "lang": doc.lang, "lang_score": doc.lang_score, "url": doc.url,
-        "title": doc.title, "date": doc.date, "text": doc.text, "n_bytes": doc.n_bytes,
+        "title": doc.title, "author": doc.author, "date": doc.date, "text": doc.text, "n_bytes": doc.n_bytes,
         "tokens": doc.tokens, "n_tokens": doc.n_tokens, "cluster_size": doc.cluster_size,
     }
     for name in SIGNAL_COLUMNS:

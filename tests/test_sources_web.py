@@ -200,7 +200,7 @@ def test_fb2_and_legacy_encodings_give_the_same_text(chapter):
         texts[name] = docs[0].text
     assert set(texts.values()) == {expected}
     fb2_doc = read("books", "book.fb2", versions["book.fb2"])[0][0]
-    assert fb2_doc.title == "Бесы"
+    assert fb2_doc.title == "Бесы" and fb2_doc.author == "Фёдор Достоевский"
     assert "Аннотация" not in fb2_doc.text and "Текст сноски" not in fb2_doc.text and "[1]" not in fb2_doc.text
 
 
@@ -237,3 +237,8 @@ def test_resiliparse_extractor_is_the_fast_alternative(shared):
     default = {d.id: d.text for d in read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz")[0]}
     assert len(docs) == 94 and not errors
     assert sum(d.text != default[d.id] for d in docs) > 50   # really a different extractor
+
+
+def test_gutenberg_title_and_author_come_from_the_header(shared):
+    docs, _, _ = read("books", shared / "books/en/pg11-Alice_in_Wonderland.txt")
+    assert docs[0].title.startswith("Alice") and docs[0].author == "Lewis Carroll"

@@ -20,6 +20,7 @@ _PG_START = re.compile(r"^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG.*$"
 _PG_END = re.compile(r"^\s*(?:\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG|End of (?:the )?Project Gutenberg)"
                      r".*$", re.I | re.M)
 _PG_TITLE = re.compile(r"^\s*Title:\s*(.+)$", re.M)
+_PG_AUTHOR = re.compile(r"^\s*Author:\s*(.+)$", re.M)
 # Transcriber credits that PG puts right after the START line.
 _PG_CREDITS = re.compile(r"^(?:Produced by|Transcribed by|E-text prepared by|This e-?book was produced)", re.I)
 
@@ -141,9 +142,10 @@ def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
     if error:
         yield error
         return
+    author_match = _PG_AUTHOR.search(text[:5000])
     text, title = strip_gutenberg(text)
     text = rejoin_paragraphs(strip_site_notices(text))
-    yield make_document(ctx, None, text, title=title)
+    yield make_document(ctx, None, text, title=title, author=author_match.group(1).strip() if author_match else None)
 
 
 def read_text(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:

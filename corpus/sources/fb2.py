@@ -2,7 +2,7 @@
 
 The text is the main `<body>`: section titles, paragraphs, subtitles, verse lines and epigraphs, one paragraph per
 `<p>` (verse stanzas keep their lines). Left out: bodies of notes and comments, note references, annotations,
-binary images and the rest of the description. Title and language come from `<title-info>`. The XML's declared
+binary images and the rest of the description. Title, author and language come from `<title-info>` (the language is informative: stage 3 decides). The XML's declared
 encoding is honoured (windows-1251 fb2 files are common); a damaged file is read with lxml's recovering parser and
 counted as `malformed_xml` only when nothing readable is left.
 """
@@ -60,15 +60,15 @@ def _blocks(elem, out: list[str]) -> None:
             _blocks(child, out)
 
 
-def fb2_text(data: bytes) -> tuple[str, str | None, str | None]:
-    """(text, title, language) of a FictionBook file."""
+def fb2_text(data: bytes) -> tuple[str, str | None, str | None, str | None]:
+    """(text, title, author, language) of a FictionBook file."""
     from lxml import etree
 
     parser = etree.XMLParser(recover=True, huge_tree=True, resolve_entities=False, no_network=True)
     root = etree.fromstring(data, parser=parser)
     if root is None:
-        return "", None, None
-    title = lang = None
+        return "", None, None, None
+    title = lang = author = None
     paragraphs: list[str] = []
     for child in root:
         tag = _local(child.tag)
@@ -79,9 +79,13 @@ def fb2_text(data: bytes) -> tuple[str, str | None, str | None]:
                     title = " ".join(node.text.split())
                 elif name == "lang" and lang is None and node.text:
                     lang = node.text.strip()
+                elif name == "author" and author is None and _local(node.getparent().tag) == "title-info":
+                    parts = [(n.text or "").strip() for n in node if _local(n.tag) in ("first-name", "middle-name",
+                                                                                       "last-name")]
+                    author = " ".join(p for p in parts if p) or None
         elif tag == "body" and child.get("name") not in ("notes", "comments", "footnotes"):
             _blocks(child, paragraphs)
-    return "\n\n".join(paragraphs), title, lang
+    return "\n\n".join(paragraphs), title, author, lang
 
 
 def read_fb2(data: bytes, ctx: ReadContext, name: str) -> Iterator[Document | Rejection]:
@@ -102,7 +106,7 @@ def read_fb2(data: bytes, ctx: ReadContext, name: str) -> Iterator[Document | Re
 
 def _one(data: bytes, ctx: ReadContext, key: str | None) -> Iterator[Document | Rejection]:
     try:
-        text, title, _lang = fb2_text(data)
+        text, title, author, _lang = fb2_text(data)   # the language is left to language ID
     except Exception as exc:  # noqa: BLE001 - lxml raises several types on hopeless input; all are counted
         yield ctx.error("malformed_xml", 0, f"{type(exc).__name__}: {exc}", n_bytes=len(data))
         return
@@ -110,4 +114,4 @@ def _one(data: bytes, ctx: ReadContext, key: str | None) -> Iterator[Document | 
         yield ctx.error("malformed_xml" if b"<FictionBook" not in data[:4096] else "empty_file", 0,
                         "no readable FictionBook body", n_bytes=len(data))
         return
-    yield make_document(ctx, key, text, title=title)
+    yield make_document(ctx, key, text, title=title, author=author)
