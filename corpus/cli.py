@@ -1,4 +1,4 @@
-"""`corpus` command line: run, stats, show, train-tokenizer, tokenize. The one place that ties `corpus/` and `pipelines/` together."""
+"""`corpus` command line: run, stats, report, show, diff, train-tokenizer, tokenize. The one place that ties `corpus/` and `pipelines/` together."""
 
 from __future__ import annotations
 
@@ -124,9 +124,30 @@ def _tokenize(args: argparse.Namespace, beam_args: list[str]) -> int:
     return _execute(config, "tokenize", args.out, beam_args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from corpus.report import render_report
+
+    target = args.html
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(render_report(args.out, samples=args.samples, seed=args.seed))
+    print(f"corpus: wrote {target}", file=sys.stderr)
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from corpus.inspect import diff_stats, load_stats, render_diff
+
+    diff = diff_stats(load_stats(args.a), load_stats(args.b))
+    print(json.dumps(diff, indent=2, ensure_ascii=False) if args.json else render_diff(diff, args.a, args.b))
+    return 0
+
+
 def _stats(args: argparse.Namespace) -> int:
     from corpus.inspect import load_stats, render_stats
 
+    if args.html:
+        args.samples, args.seed = 2, 0
+        return _report(argparse.Namespace(out=args.out, html=args.html, samples=2, seed=0))
     stats = load_stats(args.out)
     print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else render_stats(stats))
     return 0
@@ -170,6 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="print the funnel and output tables of a run")
     stats.add_argument("out")
     stats.add_argument("--json", action="store_true", help="print stats.json as is")
+    stats.add_argument("--html", metavar="FILE", help="write the HTML report (as `corpus report`) instead")
+    report = sub.add_parser("report", help="write a self-contained HTML report with plots and sampled documents")
+    report.add_argument("out")
+    report.add_argument("--html", default="report.html", metavar="FILE")
+    report.add_argument("--samples", type=int, default=2, help="documents sampled per source and per drop reason")
+    report.add_argument("--seed", type=int, default=0)
+    diff = sub.add_parser("diff", help="what changed between two runs (funnel, outputs, dedup)")
+    diff.add_argument("a")
+    diff.add_argument("b")
+    diff.add_argument("--json", action="store_true")
     show = sub.add_parser("show", help="print documents (or rejects) of a run")
     show.add_argument("out")
     show.add_argument("--source")
@@ -195,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         return _stats(args)
     if args.command == "train-tokenizer":
         return _train_tokenizer(args)
+    if args.command == "report":
+        return _report(args)
+    if args.command == "diff":
+        return _diff(args)
     return _show(args)
 
 

@@ -52,15 +52,27 @@ def render_stats(stats: dict[str, Any]) -> str:
         out.append(_table(["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out",
                            "drop reasons (+ rows added)"], table_rows))
         out.append("")
-    out.append("== sources")
-    out.append(_table(["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs"],
+    def lengths(v):
+        length = v.get("length") or {}
+        return [length.get("tokens", {}).get("mean"), length.get("tokens", {}).get("median")]
+
+    out.append("== sources (mixture: share of output tokens, target vs achieved)")
+    out.append(_table(["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs",
+                       "mean tokens", "median tokens"],
                       [[s, v["docs"], v["bytes"], v.get("tokens"), v.get("share_target"), v.get("share_achieved"),
-                        v.get("epochs")] for s, v in stats["sources"].items()]))
+                        v.get("epochs"), *lengths(v)] for s, v in stats["sources"].items()]))
     out.append("")
     out.append("== languages")
-    out.append(_table(["lang", "docs", "bytes", "tokens"],
-                      [[lang, v["docs"], v.get("bytes"), v.get("tokens")] for lang, v in stats["languages"].items()]))
+    out.append(_table(["lang", "docs", "bytes", "tokens", "mean tokens", "median tokens"],
+                      [[lang, v["docs"], v.get("bytes"), v.get("tokens"), *lengths(v)]
+                       for lang, v in stats["languages"].items()]))
     out.append("")
+    if stats.get("read_skipped"):
+        out.append("== records skipped while reading (not documents: counted by kind)")
+        out.append(_table(["source", "kind", "records"],
+                          [[s, k, n] for s, kinds in stats["read_skipped"].items()
+                           for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]))
+        out.append("")
     d = stats["dedup"]
     out.append("== dedup")
     near = d.get("near", {})
@@ -69,6 +81,17 @@ def render_stats(stats: dict[str, Any]) -> str:
                       [[d["exact_removed"], d["near_removed"], d.get("decontaminated", 0), d["clusters"],
                         d["largest_cluster"], near.get("candidate_pairs"), near.get("exact_checked_pairs"),
                         near.get("verified_pairs"), near.get("hot_buckets")]]))
+    if d.get("per_source"):
+        out.append("")
+        out.append(_table(["source", "docs into dedup", "exact removed", "near removed", "removal rate"],
+                          [[s, v["docs"], v["exact_removed"], v["near_removed"], v["removal_rate"]]
+                           for s, v in d["per_source"].items()]))
+    out.append("")
+    if d.get("largest_clusters"):
+        out.append(_table(["largest clusters: size", "survivor", "source"],
+                          [[c["size"], c["survivor"], c["source"]] for c in d["largest_clusters"]]))
+    else:
+        out.append("largest clusters: none (no document had a duplicate)")
     out.append("")
     tok = stats.get("tokenizer") or {}
     if tok:
@@ -130,3 +153,51 @@ def render_row(row: dict[str, Any], max_chars: int = 1500) -> str:
     text = row.get("text") or ""
     body = text if len(text) <= max_chars else text[:max_chars] + f"\n[... {len(text) - max_chars:,} more chars]"
     return "\n".join(head) + "\n\n" + body + "\n"
+
+
+def diff_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """What changed from run A to run B: per source and stage, documents out and every drop reason; per source,
+    documents and tokens written; dedup totals. Only changed entries are listed."""
+    funnel: list[dict[str, Any]] = []
+    for source in sorted(set(a["funnel"]) | set(b["funnel"])):
+        rows_a = {r["stage"]: r for r in a["funnel"].get(source, [])}
+        rows_b = {r["stage"]: r for r in b["funnel"].get(source, [])}
+        for stage in list(dict.fromkeys([*rows_a, *rows_b])):
+            ra, rb = rows_a.get(stage, {}), rows_b.get(stage, {})
+            keys = [("docs_out", ra.get("docs_out", 0), rb.get("docs_out", 0))]
+            for reason in sorted(set(ra.get("dropped", {})) | set(rb.get("dropped", {}))):
+                keys.append((reason, ra.get("dropped", {}).get(reason, 0), rb.get("dropped", {}).get(reason, 0)))
+            funnel += [{"source": source, "stage": stage, "what": what, "a": va, "b": vb, "change": vb - va}
+                       for what, va, vb in keys if va != vb]
+    sources = []
+    for source in sorted(set(a["sources"]) | set(b["sources"])):
+        sa, sb = a["sources"].get(source, {}), b["sources"].get(source, {})
+        for what in ("docs", "tokens", "bytes"):
+            va, vb = sa.get(what) or 0, sb.get(what) or 0
+            if va != vb:
+                sources.append({"source": source, "what": what, "a": va, "b": vb, "change": vb - va})
+    dedup = [{"what": k, "a": a["dedup"].get(k, 0), "b": b["dedup"].get(k, 0),
+              "change": b["dedup"].get(k, 0) - a["dedup"].get(k, 0)}
+             for k in ("exact_removed", "near_removed", "decontaminated", "clusters", "largest_cluster")
+             if a["dedup"].get(k, 0) != b["dedup"].get(k, 0)]
+    return {"funnel": funnel, "sources": sources, "dedup": dedup}
+
+
+def render_diff(diff: dict[str, Any], name_a: str, name_b: str) -> str:
+    out = [f"== diff: A = {name_a}, B = {name_b}"]
+    if not any(diff.values()):
+        return out[0] + "\nno differences in the funnel, outputs or dedup"
+    if diff["funnel"]:
+        out.append("== funnel (documents out, and drops by reason)")
+        out.append(_table(["source", "stage", "what", "A", "B", "change"],
+                          [[r["source"], r["stage"], r["what"], r["a"], r["b"], f"{r['change']:+,}"]
+                           for r in diff["funnel"]]))
+    if diff["sources"]:
+        out.append("== written per source")
+        out.append(_table(["source", "what", "A", "B", "change"],
+                          [[r["source"], r["what"], r["a"], r["b"], f"{r['change']:+,}"] for r in diff["sources"]]))
+    if diff["dedup"]:
+        out.append("== dedup")
+        out.append(_table(["what", "A", "B", "change"],
+                          [[r["what"], r["a"], r["b"], f"{r['change']:+,}"] for r in diff["dedup"]]))
+    return "\n".join(out)

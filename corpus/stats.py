@@ -11,6 +11,7 @@ The pipeline counts in-graph (so counts are exact and runner-independent) as rec
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any, Iterable
 
@@ -95,6 +96,7 @@ def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> di
         elif table == "funnel" and b == STAGE_DECONTAMINATE:
             dedup["decontaminated"] += docs if key not in ("in", "out") else 0
         elif table == "dedup" and a == "output" and b == "cluster_size":
+            dedup.setdefault("cluster_sizes", {})[key] = dedup.get("cluster_sizes", {}).get(key, 0) + docs
             dedup["clusters"] += docs
             dedup["largest_cluster"] = max(dedup["largest_cluster"], int(key))
         elif table == "dedup" and a == "near":
@@ -165,3 +167,61 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
         "tokenizer": tokenizer or {},
         "conservation": check_conservation(funnel),
     }
+
+
+def _summary(values: list[int]) -> dict[str, float]:
+    if not values:
+        return {"mean": 0.0, "median": 0.0}
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return {"mean": round(sum(ordered) / len(ordered), 2), "median": float(median)}
+
+
+_REPEAT = re.compile(r"@\d+$")
+LENGTH_BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)
+
+
+def length_histogram(values: list[int]) -> dict[str, int]:
+    """Counts per power-of-two bin of tokens (labels are the bins' lower bounds)."""
+    hist = {str(b): 0 for b in LENGTH_BINS}
+    for v in values:
+        label = max(b for b in LENGTH_BINS if b <= v)
+        hist[str(label)] += 1
+    return hist
+
+
+def shard_statistics(rows: Iterable[dict[str, Any]], top_clusters: int = 10) -> dict[str, Any]:
+    """Length summaries per source and language, token-length histograms and the largest duplicate clusters, from
+    the written shards' (source, lang, n_bytes, n_tokens, cluster_size, id) columns."""
+    by_source: dict[str, dict[str, list[int]]] = {}
+    by_lang: dict[str, dict[str, list[int]]] = {}
+    clusters: list[tuple[int, str, str]] = []
+    for row in rows:
+        for table, key in ((by_source, row["source"]), (by_lang, row.get("lang") or "und")):
+            entry = table.setdefault(key, {"bytes": [], "tokens": []})
+            entry["bytes"].append(row["n_bytes"])
+            entry["tokens"].append(row.get("n_tokens") or 0)
+        if row.get("cluster_size", 1) > 1 and not _REPEAT.search(row["id"]):   # one entry per survivor, not per epoch
+            clusters.append((row["cluster_size"], row["id"], row["source"]))
+
+    def describe(table):
+        return {k: {"bytes": _summary(v["bytes"]), "tokens": _summary(v["tokens"]),
+                    "token_histogram": length_histogram(v["tokens"])} for k, v in sorted(table.items())}
+
+    clusters.sort(key=lambda c: (-c[0], c[1]))
+    return {"sources": describe(by_source), "languages": describe(by_lang),
+            "largest_clusters": [{"size": s, "survivor": i, "source": src} for s, i, src in clusters[:top_clusters]]}
+
+
+def removal_rates(funnel: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Per source: the share of documents entering dedup that exact and near dedup removed."""
+    rates: dict[str, dict[str, float]] = {}
+    for source, rows in funnel.items():
+        by_stage = {r["stage"]: r for r in rows}
+        entering = by_stage.get(STAGE_EXACT_DEDUP, {}).get("docs_in", 0)
+        exact = sum(by_stage.get(STAGE_EXACT_DEDUP, {}).get("dropped", {}).values())
+        near = sum(by_stage.get(STAGE_NEAR_DEDUP, {}).get("dropped", {}).values())
+        rates[source] = {"docs": entering, "exact_removed": exact, "near_removed": near,
+                         "removal_rate": round((exact + near) / entering, 4) if entering else 0.0}
+    return rates

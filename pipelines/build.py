@@ -105,6 +105,12 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
     rejected.append(dups)
     docs = kept
 
+    # Survivors of duplicate clusters, counted once each (before parts and repeated epochs exist).
+    counts.append(docs
+                  | "Clusters" >> beam.Filter(lambda d: d.cluster_size > 1)
+                  | "CountClusters" >> beam.Map(lambda d: (("dedup", "output", "cluster_size", str(d.cluster_size)),
+                                                           (1, 0))))
+
     # Stage 11: the tokenizer, trained on a share-weighted sample of the clean documents (or a given model).
     weights = renormalized_weights(config.mix.weights, [s.name for s in config.sources], MASSIVETEXT_WEIGHTS)
     if config.tokenizer.train:
@@ -126,10 +132,7 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
                mix_counts]
 
     counts.append(docs | "CountOutput" >> beam.FlatMap(_output_count))
-    counts.append(docs
-                  | "Clusters" >> beam.Filter(lambda d: d.cluster_size > 1)
-                  | "CountClusters" >> beam.Map(lambda d: (("dedup", "output", "cluster_size", str(d.cluster_size)),
-                                                           (1, 0))))
+
     (docs
      | "WriteShards" >> WriteShards(staging, "shards", doc_schema(config.tokenizer.vocab_size), document_row,
                                      config.seed,

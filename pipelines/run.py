@@ -18,13 +18,15 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from corpus.config import MASSIVETEXT_WEIGHTS, Config
+from corpus.datacard import render_datacard
 from corpus.manifest import build_manifest
 from corpus.mix import renormalized_weights
 from corpus.shards import REJECT_SCHEMA, doc_schema, shard_info, shard_name, write_parquet_bytes
 from corpus.stages import FUNNEL_STAGES
-from corpus.stats import build_stats, merge_counts
+from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
 from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, build_pipeline
 from pipelines.transforms.near_dedup import banding_for
+from pipelines.transforms.read import list_source_files
 
 log = logging.getLogger(__name__)
 STAGING = "_staging"
@@ -82,6 +84,25 @@ def _complete_shards(staging: str, kind: str, index: list[dict[str, Any]], schem
                   key=lambda s: s["path"])
 
 
+def _input_files(config: Config) -> dict[str, list[dict[str, Any]]]:
+    files: dict[str, list[dict[str, Any]]] = {s.name: [] for s in config.sources}
+    for source, pattern, path in list_source_files(config):
+        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+        files[source].append({"path": path, "bytes": size})
+    return files
+
+
+def _shard_columns(staging: str, shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    import pyarrow.parquet as pq
+
+    rows: list[dict[str, Any]] = []
+    columns = ["id", "source", "lang", "n_bytes", "n_tokens", "cluster_size"]
+    for entry in shards:
+        with FileSystems.open(_join(staging, entry["path"])) as f:
+            rows += pq.read_table(f, columns=columns).to_pylist()
+    return rows
+
+
 def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
                ftlang_cache: str | None = None) -> RunResult:
     started = time.time()
@@ -115,6 +136,16 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     stats = build_stats(counts, sources, FUNNEL_STAGES,
                         renormalized_weights(config.mix.weights, sources, MASSIVETEXT_WEIGHTS),
                         tokenizer=tokenizer, near_params={"bands": banding.bands, "rows": banding.rows})
+    # Length summaries, token histograms and the largest clusters come from the shards themselves.
+    shard_rows = _shard_columns(staging, shards)
+    extra = shard_statistics(shard_rows)
+    for table in ("sources", "languages"):
+        for key, entry in stats[table].items():
+            entry["length"] = extra[table].get(key) or {"bytes": {"mean": 0.0, "median": 0.0},
+                                                         "tokens": {"mean": 0.0, "median": 0.0},
+                                                         "token_histogram": length_histogram([])}
+    stats["dedup"]["largest_clusters"] = extra["largest_clusters"]
+    stats["dedup"]["per_source"] = removal_rates(stats["funnel"])
     if not stats["conservation"]["ok"]:
         log.error("conservation check failed: %s", "; ".join(stats["conservation"]["problems"]))
 
@@ -134,6 +165,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
                "conservation_ok": stats["conservation"]["ok"]}
     manifest = build_manifest(shards, rejects, config.to_dict(), summary,
                               dict(tokenizer, train_seconds=train_seconds))
+    _write_text(_join(out_dir, "DATACARD.md"), render_datacard(config, stats, manifest, _input_files(config)))
     FileSystems.delete([staging])
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
     return RunResult(out_dir=out_dir, stats=stats, manifest=manifest, seconds=time.time() - started)

@@ -31,3 +31,16 @@ def sample_out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sample") / "out"
     assert main(["run", "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def all_kinds_out(tmp_path_factory) -> Path:
+    """`configs/shared_data.yaml` (every input kind in ../shared/data) run once per test session."""
+    from corpus.config import load_config
+    from pipelines.run import run_corpus
+
+    shared_data()
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "shared_data.yaml")
+    out = tmp_path_factory.mktemp("all-kinds") / "out"
+    run_corpus(config, str(out))
+    return out

@@ -1,0 +1,74 @@
+"""`OUT/DATACARD.md`: what a run made, from what, with which rules, in a form a paper can cite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corpus.config import Config
+from corpus.rules.languages import language_rules
+
+
+def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, Any],
+                    inputs: dict[str, list[dict[str, Any]]]) -> str:
+    """`inputs`: per source, the files read as [{"path", "bytes"}]; `manifest` as written by the run."""
+    lines = ["# Data card", "",
+             f"Built by corpus {manifest['versions'].get('corpus')} (Apache Beam "
+             f"{manifest['versions'].get('apache-beam')}), seed {config.seed}. {manifest['total_rows']:,} rows, "
+             f"{manifest.get('total_tokens', 0):,} tokens, {manifest['total_bytes']:,} bytes in "
+             f"{len(manifest['shards'])} shard(s); conservation {'ok' if stats['conservation']['ok'] else 'FAILED'}.",
+             "", "## Sources", "",
+             "| source | kind | files | input bytes | languages | quality / repetition rules | priority | docs out | "
+             "tokens | share target | share achieved | epochs |",
+             "|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    for src in config.sources:
+        files = inputs.get(src.name, [])
+        out = stats["sources"].get(src.name, {})
+        lines.append(f"| {src.name} | {src.kind} | {len(files)} | {sum(f['bytes'] for f in files):,} | "
+                     f"{', '.join(src.languages) if src.languages else 'any'} | "
+                     f"{'on' if src.apply_quality else 'off'} / {'on' if src.apply_repetition else 'off'} | "
+                     f"{src.priority} | {out.get('docs', 0):,} | {out.get('tokens', 0):,} | "
+                     f"{out.get('share_target') or 0:.3f} | {out.get('share_achieved') or 0:.3f} | "
+                     f"{out.get('epochs') or 0:.3f} |")
+    lines += ["", "Input files (path, bytes):", ""]
+    for name, files in inputs.items():
+        lines += [f"- `{f['path']}` ({f['bytes']:,} bytes, source {name})" for f in files]
+    lines += ["", "## What each stage removed", "", "| source | stage | in | out | dropped by reason |",
+              "|---|---|---:|---:|---|"]
+    for source, rows in stats["funnel"].items():
+        for r in rows:
+            if r["dropped"] or r.get("added"):
+                reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: -kv[1]))
+                added = ", ".join(f"+{k} {v:,}" for k, v in r.get("added", {}).items())
+                lines.append(f"| {source} | {r['stage']} | {r['docs_in']:,} | {r['docs_out']:,} | "
+                             f"{'; '.join(x for x in (reasons, added) if x)} |")
+    lines += ["", "## Rules and thresholds", "",
+              f"Language ID: fastText lid.176, default minimum score {config.langid.min_lang_score}. "
+              "Quality and repetition thresholds per language (Gopher, Rae et al. 2021, App. A; `ru` from "
+              "FineWeb-2):", ""]
+    langs = sorted({lang for src in config.sources for lang in (src.languages or ())} | set(config.languages))
+    for lang in langs or ["default"]:
+        rules = language_rules(None if lang == "default" else lang, config.languages.get(lang),
+                               config.langid.min_lang_score)
+        thresholds = ", ".join(f"{k} {v:g}" for k, v in {**rules.quality, **rules.repetition}.items())
+        lines.append(f"- `{lang}`: min_lang_score {rules.min_lang_score:g}; {len(rules.stop_words)} stop words; "
+                     f"{thresholds}")
+    mh = config.dedup.minhash
+    near = stats["dedup"].get("near", {})
+    lines += ["", "## Deduplication", "",
+              f"Exact: {'on' if config.dedup.exact else 'off'}, {stats['dedup']['exact_removed']:,} removed. "
+              f"Near (MinHash LSH): {'on' if mh.enabled else 'off'}, {mh.ngram}-word shingles, Jaccard >= "
+              f"{mh.threshold}, {mh.num_perm} permutations, {near.get('bands')} bands x {near.get('rows')} rows; "
+              f"{stats['dedup']['near_removed']:,} removed, {stats['dedup']['clusters']:,} clusters, largest "
+              f"{stats['dedup']['largest_cluster']:,}. Decontamination: "
+              f"{', '.join(config.dedup.decontamination.paths) or 'off'} "
+              f"({stats['dedup'].get('decontaminated', 0):,} removed).", ""]
+    tok = manifest.get("tokenizer", {})
+    lines += ["## Tokenizer", "",
+              f"SentencePiece {config.tokenizer.model_type}, {tok.get('vocab_size')} pieces, byte fallback, digits "
+              f"split, identity normalization; {'trained on this corpus' if tok.get('trained') else 'given'}; "
+              f"`tokenizer/spm.model` sha256 `{tok.get('sha256')}`.", "",
+              "## Shards", ""]
+    lines += [f"- `{s['path']}`: {s['rows']:,} rows, {s.get('tokens', 0):,} tokens, sha256 `{s['sha256']}`"
+              for s in manifest["shards"]]
+    lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in sorted(manifest["versions"].items())]
+    return "\n".join(lines) + "\n"

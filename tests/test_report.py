@@ -1,0 +1,80 @@
+"""Issue 7's commands on the every-kind run of ../shared/data: stats tables, the HTML report, diff, the data card."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+from corpus.cli import main
+
+
+def test_stats_tables_carry_the_numbers_of_stats_json(all_kinds_out, capsys):
+    assert main(["stats", str(all_kinds_out)]) == 0
+    printed = capsys.readouterr().out
+    stats = json.loads((all_kinds_out / "stats.json").read_text())
+    reasons = {k for rows in stats["funnel"].values() for r in rows for k in r["dropped"]}
+    assert reasons and all(reason in printed for reason in reasons)
+    for source, entry in stats["sources"].items():
+        line = next(x for x in printed.splitlines() if x.startswith(source + " ") and f"{entry['docs']:,}" in x)
+        assert f"{entry['tokens']:,}" in line and f"{entry['share_achieved']:.3f}" in line
+        assert f"{entry['length']['tokens']['median']:.3f}" in line
+    assert "removal rate" in printed and "largest clusters" in printed and "tokens/word" in printed
+    assert "redirect" in printed   # records skipped while reading, by kind
+
+
+def test_html_report_is_self_contained_with_plots_and_samples(all_kinds_out, tmp_path):
+    target = tmp_path / "report.html"
+    assert main(["report", str(all_kinds_out), "--html", str(target)]) == 0
+    page = target.read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert len(svgs) >= 6
+    for svg in svgs:
+        ET.fromstring(svg)   # each plot is well-formed SVG
+    # Nothing to fetch: no scripts, style sheets, images or fonts from anywhere.
+    assert not re.search(r"<(script|link|img|iframe)\b", page) and "url(" not in page
+    stats = json.loads((all_kinds_out / "stats.json").read_text())
+    reasons = {k for rows in stats["funnel"].values() for r in rows for k in r["dropped"]}
+    for reason in reasons:
+        assert f"<h4>{reason}: " in page   # a sampled reject for every reason that occurred
+    assert "Share of output tokens: target vs achieved" in page and "Duplicate clusters by size" in page or \
+        stats["dedup"]["clusters"] == 0
+    assert main(["stats", str(all_kinds_out), "--html", str(tmp_path / "again.html")]) == 0
+    assert (tmp_path / "again.html").read_text(encoding="utf-8") == page
+
+
+def test_diff_shows_what_a_changed_run_changed(all_kinds_out, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(all_kinds_out, other)
+    stats = json.loads((other / "stats.json").read_text())
+    row = next(r for r in stats["funnel"]["web"] if r["stage"] == "quality")
+    row["dropped"]["min_words"] = row["dropped"].get("min_words", 0) + 5
+    row["docs_out"] -= 5
+    (other / "stats.json").write_text(json.dumps(stats))
+    assert main(["diff", str(all_kinds_out), str(other), "--json"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    changed = {(r["source"], r["stage"], r["what"]): r["change"] for r in diff["funnel"]}
+    assert changed == {("web", "quality", "min_words"): 5, ("web", "quality", "docs_out"): -5}
+    assert main(["diff", str(all_kinds_out), str(all_kinds_out)]) == 0
+    assert "no differences" in capsys.readouterr().out
+
+
+def test_every_run_writes_a_data_card(all_kinds_out):
+    card = (all_kinds_out / "DATACARD.md").read_text(encoding="utf-8")
+    stats = json.loads((all_kinds_out / "stats.json").read_text())
+    manifest = json.loads((all_kinds_out / "manifest.json").read_text())
+    assert manifest["tokenizer"]["sha256"] in card
+    for source, entry in stats["sources"].items():
+        assert f"| {source} |" in card and f"{entry['tokens']:,}" in card
+    assert "aeb-news-part1-94pages.warc.gz" in card and "max_duplicate_line_fraction 0.3" in card
+    assert all(s["sha256"] in card for s in manifest["shards"])
+
+
+def test_show_a_near_duplicate_names_its_survivor(all_kinds_out, capsys):
+    stats = json.loads((all_kinds_out / "stats.json").read_text())
+    reason = "max_duplicate_line_fraction"
+    assert any(reason in r["dropped"] for rows in stats["funnel"].values() for r in rows)
+    assert main(["show", str(all_kinds_out), "--rejects", reason, "--n", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(rf"dropped at repetition: {reason} = 0\.\d+ \(threshold 0\.3\)", printed)
