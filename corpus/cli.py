@@ -41,6 +41,10 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str]) -> int:
 
     print(f"corpus: running {label} -> {out_dir}", file=sys.stderr)
     result = run_corpus(config, out_dir, beam_args, ftlang_cache)
+    if result.job is not None:
+        transforms = len(result.job.proto_pipeline.components.transforms)
+        print(f"corpus: dry run: the job was built ({transforms} transforms) and not submitted", file=sys.stderr)
+        return 0
     cons = result.stats["conservation"]
     docs_in = sum(v["docs_in"] for v in cons["per_source"].values())
     docs_out = sum(v["docs_out"] for v in cons["per_source"].values())

@@ -11,11 +11,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
 from corpus.config import MASSIVETEXT_WEIGHTS, Config
 from corpus.datacard import render_datacard
@@ -38,6 +39,23 @@ class RunResult:
     stats: dict[str, Any]
     manifest: dict[str, Any]
     seconds: float
+    job: Any = None          # a dry run's job description (Dataflow `--dry_run`): nothing ran, nothing written
+
+
+def with_staged_code(beam_args: list[str]) -> list[str]:
+    """For a remote runner, stage this project (both `corpus/` and `pipelines/`) to the workers from its
+    pyproject.toml unless the user chose how (`--setup_file`, `--extra_package(s)`, `--sdk_container_image`)."""
+    args = list(beam_args)
+    joined = " ".join(args)
+    runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), None)
+    if runner is None and "--runner" in args:
+        runner = args[args.index("--runner") + 1]
+    local = runner is None or runner.lower() in ("direct", "directrunner", "prismrunner", "prism")
+    chosen = any(flag in joined for flag in ("--setup_file", "--extra_package", "--sdk_container_image"))
+    project_file = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if not local and not chosen and project_file.is_file():
+        args.append(f"--setup_file={project_file}")
+    return args
 
 
 def _join(*parts: str) -> str:
@@ -58,6 +76,16 @@ def _delete_matching(pattern: str) -> None:
     paths = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
     if paths:
         FileSystems.delete(paths)
+
+
+def _delete_tree(path: str) -> None:
+    """Delete a directory and everything below it on any filesystem (object stores have no directories: the
+    files under the prefix are deleted one by one)."""
+    if "://" not in path:
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        return
+    _delete_matching(path.rstrip("/") + "/**")
 
 
 def _read_index(path: str) -> list[dict[str, Any]]:
@@ -108,14 +136,24 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     started = time.time()
     out_dir = out_dir.rstrip("/")
     staging = _join(out_dir, STAGING)
+    options = PipelineOptions(with_staged_code(beam_args or []))
+    # Filesystem options (S3 endpoint and keys, GCS project) also serve the reads and writes made here, outside
+    # the transforms: listing inputs, the staging directory, stats, manifest and data card.
+    FileSystems.set_options(options)
+    if options.view_as(TestOptions).dry_run:
+        # Build and describe the job only (e.g. Dataflow offline): no output directory is touched.
+        p = beam.Pipeline(options=options)
+        build_pipeline(p, config, staging, ftlang_cache)
+        result = p.run()
+        return RunResult(out_dir=out_dir, stats={}, manifest={}, seconds=time.time() - started,
+                         job=getattr(result, "job", None))
     if not FileSystems.exists(out_dir):
         FileSystems.mkdirs(out_dir)
     if FileSystems.exists(_join(out_dir, "manifest.json")):
         FileSystems.delete([_join(out_dir, "manifest.json")])
     if FileSystems.exists(staging):
-        FileSystems.delete([staging])
+        _delete_tree(staging)
 
-    options = PipelineOptions(beam_args or [])
     with beam.Pipeline(options=options) as p:
         build_pipeline(p, config, staging, ftlang_cache)
 
@@ -166,6 +204,6 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     manifest = build_manifest(shards, rejects, config.to_dict(), summary,
                               dict(tokenizer, train_seconds=train_seconds))
     _write_text(_join(out_dir, "DATACARD.md"), render_datacard(config, stats, manifest, _input_files(config)))
-    FileSystems.delete([staging])
+    _delete_tree(staging)
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
     return RunResult(out_dir=out_dir, stats=stats, manifest=manifest, seconds=time.time() - started)
