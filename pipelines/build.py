@@ -17,6 +17,7 @@ from corpus.stages import (STAGE_CONTENT, STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP
 from pipelines.transforms.counting import count_docs, sum_counts, count_rejections
 from pipelines.transforms.dedup import ExactDedup
 from pipelines.transforms.near_dedup import ApplyDecisions, FindContamination, FindNearDuplicates
+from pipelines.transforms.progress import Progress
 from pipelines.transforms.read import ReadFiles, list_source_files
 from pipelines.transforms.stages import ApplyStage
 from pipelines.transforms.tokenize import Mix, Tokenize, TrainTokenizer, WriteTokenizer
@@ -50,7 +51,7 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
             | "SpreadFiles" >> beam.Reshuffle()
             | "Read" >> beam.ParDo(ReadFiles(config)).with_outputs(ReadFiles.REJECTED, ReadFiles.SKIPPED,
                                                                    main="docs"))
-    docs = read.docs
+    docs = read.docs | "ProgressRead" >> beam.ParDo(Progress("read"))
     counts += [count_docs(docs, "CountReadDocs", STAGE_READ, "in"),
                count_rejections(read.rejected, "CountReadErrorsIn", STAGE_READ) | "AsReadInput" >> beam.Map(
                    lambda kv: ((kv[0][0], kv[0][1], kv[0][2], "in"), kv[1])),
@@ -131,6 +132,7 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
                count_docs(docs, "CountMixOut", STAGE_MIX, "out"),
                mix_counts]
 
+    docs = docs | "ProgressWritten" >> beam.ParDo(Progress("to write"))
     counts.append(docs | "CountOutput" >> beam.FlatMap(_output_count))
 
     (docs
