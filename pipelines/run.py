@@ -7,6 +7,7 @@ interrupted run never leaves a manifest pointing at partial shards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
@@ -112,11 +114,22 @@ def _complete_shards(staging: str, kind: str, index: list[dict[str, Any]], schem
                   key=lambda s: s["path"])
 
 
+HASH_LIMIT = 256 * 1024 * 1024   # input files up to this size get a sha256 in the data card
+
+
 def _input_files(config: Config) -> dict[str, list[dict[str, Any]]]:
+    """Per source, the files read with their size and (when not huge) sha256, for the data card."""
     files: dict[str, list[dict[str, Any]]] = {s.name: [] for s in config.sources}
     for source, pattern, path in list_source_files(config):
         size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-        files[source].append({"path": path, "bytes": size})
+        digest = None
+        if size <= HASH_LIMIT:
+            h = hashlib.sha256()
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+            digest = h.hexdigest()
+        files[source].append({"path": path, "bytes": size, "sha256": digest})
     return files
 
 

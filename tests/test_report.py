@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 from corpus.cli import main
@@ -68,6 +70,8 @@ def test_every_run_writes_a_data_card(all_kinds_out):
     for source, entry in stats["sources"].items():
         assert f"| {source} |" in card and f"{entry['tokens']:,}" in card
     assert "aeb-news-part1-94pages.warc.gz" in card and "max_duplicate_line_fraction 0.3" in card
+    book = Path(__file__).resolve().parents[2] / "shared/data/books/en/pg11-Alice_in_Wonderland.txt"
+    assert hashlib.sha256(book.read_bytes()).hexdigest() in card
     assert all(s["sha256"] in card for s in manifest["shards"])
 
 
