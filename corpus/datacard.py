@@ -29,7 +29,7 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
                      f"{src.priority} | {out.get('docs', 0):,} | {out.get('tokens', 0):,} | "
                      f"{out.get('share_target') or 0:.3f} | {out.get('share_achieved') or 0:.3f} | "
                      f"{out.get('epochs') or 0:.3f} |")
-    lines += ["", "Input files (path, bytes, sha256; files over 256 MB are listed without a hash):", ""]
+    lines += ["", "Input files (path, bytes, sha256; hashing stops after the first 1 GiB of input):", ""]
     for name, files in inputs.items():
         lines += [f"- `{f['path']}` ({f['bytes']:,} bytes, source {name}"
                   + (f", sha256 `{f['sha256']}`)" if f.get("sha256") else ")") for f in files]

@@ -114,16 +114,19 @@ def _complete_shards(staging: str, kind: str, index: list[dict[str, Any]], schem
                   key=lambda s: s["path"])
 
 
-HASH_LIMIT = 256 * 1024 * 1024   # input files up to this size get a sha256 in the data card
+HASH_BUDGET = 1 << 30   # the driver hashes input files for the data card until it has read this many bytes
 
 
 def _input_files(config: Config) -> dict[str, list[dict[str, Any]]]:
-    """Per source, the files read with their size and (when not huge) sha256, for the data card."""
+    """Per source, the files read with their size and sha256, for the data card. Hashing happens in the driver,
+    so it stops after HASH_BUDGET bytes: a crawl-sized input is listed with sizes only."""
     files: dict[str, list[dict[str, Any]]] = {s.name: [] for s in config.sources}
+    budget = HASH_BUDGET
     for source, pattern, path in list_source_files(config):
         size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
         digest = None
-        if size <= HASH_LIMIT:
+        if size <= budget:
+            budget -= size
             h = hashlib.sha256()
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
                 while chunk := f.read(1 << 20):
