@@ -18,7 +18,7 @@ def load_stats(out_dir: str | Path) -> dict[str, Any]:
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [headers] + [[_fmt(c) for c in row] for row in rows]
+    cells = [headers] + [[format_cell(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     def line(r):  # numbers right-aligned, text left-aligned
         return "  ".join(c.rjust(w) if i and _is_num(c) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
@@ -29,7 +29,7 @@ def _is_num(s: str) -> bool:
     return s.replace(",", "").replace(".", "").replace("-", "").replace("%", "").isdigit()
 
 
-def _fmt(v: Any) -> str:
+def format_cell(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
@@ -39,33 +39,88 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+# Table contents shared by the terminal tables and the HTML report: (headers, rows) from stats.json.
+
+def _token_lengths(entry: dict[str, Any]) -> list[Any]:
+    tokens = (entry.get("length") or {}).get("tokens", {})
+    return [tokens.get("mean"), tokens.get("median")]
+
+
+def funnel_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    table = []
+    for r in rows:
+        top = ", ".join(f"{k} {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
+        added = ", ".join(f"+{k} {v:,}" for k, v in sorted(r.get("added", {}).items()))
+        table.append([r["stage"], r["docs_in"], r["docs_out"], sum(r["dropped"].values()), r["bytes_in"],
+                      r["bytes_out"], ", ".join(x for x in (top, added) if x) or "-"])
+    return ["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out", "drop reasons (+ rows added)"], table
+
+
+def source_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    return (["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs", "mean tokens",
+             "median tokens"],
+            [[s, v["docs"], v["bytes"], v.get("tokens"), v.get("share_target"), v.get("share_achieved"),
+              v.get("epochs"), *_token_lengths(v)] for s, v in stats["sources"].items()])
+
+
+def language_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    return (["lang", "docs", "bytes", "tokens", "mean tokens", "median tokens"],
+            [[lang, v["docs"], v.get("bytes"), v.get("tokens"), *_token_lengths(v)]
+             for lang, v in stats["languages"].items()])
+
+
+def dedup_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    d, near = stats["dedup"], stats["dedup"].get("near", {})
+    return (["exact removed", "near removed", "decontaminated", "clusters", "largest cluster", "candidate pairs",
+             "exact-checked", "verified pairs", "hot buckets"],
+            [[d["exact_removed"], d["near_removed"], d.get("decontaminated", 0), d["clusters"], d["largest_cluster"],
+              near.get("candidate_pairs"), near.get("exact_checked_pairs"), near.get("verified_pairs"),
+              near.get("hot_buckets")]])
+
+
+def removal_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    return (["source", "docs into dedup", "exact removed", "near removed", "removal rate"],
+            [[s, v["docs"], v["exact_removed"], v["near_removed"], v["removal_rate"]]
+             for s, v in stats["dedup"].get("per_source", {}).items()])
+
+
+def fertility_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    fert = (stats.get("tokenizer") or {}).get("fertility", {})
+    return (["by", "name", "tokens", "words", "tokens/word", "bytes/token"],
+            [[kind.replace("by_", ""), name, v["tokens"], v["words"], v["tokens_per_word"], v["bytes_per_token"]]
+             for kind in ("by_language", "by_source") for name, v in fert.get(kind, {}).items()])
+
+
+def tokenizer_summary(tok: dict[str, Any]) -> str:
+    source = f"trained on {tok.get('sample_bytes') or 0:,} bytes" if tok.get("trained") else "given"
+    return f"{tok.get('model_type')}, {tok.get('vocab_size')} pieces, {source}"
+
+
+def rejection_rule(row: dict[str, Any]) -> str:
+    """`stage: reason = value (threshold t); duplicate of X; detail`, as `show` and the report print it."""
+    rule = f"{row['stage']}: {row['reason']}"
+    if row.get("value") is not None:
+        rule += f" = {row['value']:.4g}"
+    if row.get("threshold") is not None:
+        rule += f" (threshold {row['threshold']:.4g})"
+    if row.get("duplicate_of"):
+        rule += f"; duplicate of {row['duplicate_of']}"
+    if row.get("detail"):
+        rule += f"; {row['detail']}"
+    return rule
+
+
 def render_stats(stats: dict[str, Any]) -> str:
     out: list[str] = []
     for source, rows in stats["funnel"].items():
         out.append(f"== funnel: {source}")
-        table_rows = []
-        for r in rows:
-            top = ", ".join(f"{k} {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
-            added = ", ".join(f"+{k} {v:,}" for k, v in sorted(r.get("added", {}).items()))
-            table_rows.append([r["stage"], r["docs_in"], r["docs_out"], sum(r["dropped"].values()),
-                               r["bytes_in"], r["bytes_out"], ", ".join(x for x in (top, added) if x) or "-"])
-        out.append(_table(["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out",
-                           "drop reasons (+ rows added)"], table_rows))
+        out.append(_table(*funnel_table(rows)))
         out.append("")
-    def lengths(v):
-        length = v.get("length") or {}
-        return [length.get("tokens", {}).get("mean"), length.get("tokens", {}).get("median")]
-
     out.append("== sources (mixture: share of output tokens, target vs achieved)")
-    out.append(_table(["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs",
-                       "mean tokens", "median tokens"],
-                      [[s, v["docs"], v["bytes"], v.get("tokens"), v.get("share_target"), v.get("share_achieved"),
-                        v.get("epochs"), *lengths(v)] for s, v in stats["sources"].items()]))
+    out.append(_table(*source_table(stats)))
     out.append("")
     out.append("== languages")
-    out.append(_table(["lang", "docs", "bytes", "tokens", "mean tokens", "median tokens"],
-                      [[lang, v["docs"], v.get("bytes"), v.get("tokens"), *lengths(v)]
-                       for lang, v in stats["languages"].items()]))
+    out.append(_table(*language_table(stats)))
     out.append("")
     if stats.get("read_skipped"):
         out.append("== records skipped while reading (not documents: counted by kind)")
@@ -75,17 +130,10 @@ def render_stats(stats: dict[str, Any]) -> str:
         out.append("")
     d = stats["dedup"]
     out.append("== dedup")
-    near = d.get("near", {})
-    out.append(_table(["exact removed", "near removed", "decontaminated", "clusters", "largest cluster",
-                       "candidate pairs", "exact-checked", "verified pairs", "hot buckets"],
-                      [[d["exact_removed"], d["near_removed"], d.get("decontaminated", 0), d["clusters"],
-                        d["largest_cluster"], near.get("candidate_pairs"), near.get("exact_checked_pairs"),
-                        near.get("verified_pairs"), near.get("hot_buckets")]]))
+    out.append(_table(*dedup_table(stats)))
     if d.get("per_source"):
         out.append("")
-        out.append(_table(["source", "docs into dedup", "exact removed", "near removed", "removal rate"],
-                          [[s, v["docs"], v["exact_removed"], v["near_removed"], v["removal_rate"]]
-                           for s, v in d["per_source"].items()]))
+        out.append(_table(*removal_table(stats)))
     out.append("")
     if d.get("largest_clusters"):
         out.append(_table(["largest clusters: size", "survivor", "source"],
@@ -95,13 +143,8 @@ def render_stats(stats: dict[str, Any]) -> str:
     out.append("")
     tok = stats.get("tokenizer") or {}
     if tok:
-        out.append(f"== tokenizer: {tok.get('model_type')} {tok.get('vocab_size')} pieces, "
-                   f"{'trained on ' + format(tok.get('sample_bytes', 0), ',') + ' bytes' if tok.get('trained') else 'given'}")
-        fert = tok.get("fertility", {})
-        out.append(_table(["by", "name", "tokens", "words", "tokens/word", "bytes/token"],
-                          [[kind.replace("by_", ""), name, v["tokens"], v["words"], v["tokens_per_word"],
-                            v["bytes_per_token"]]
-                           for kind in ("by_language", "by_source") for name, v in fert.get(kind, {}).items()]))
+        out.append(f"== tokenizer: {tokenizer_summary(tok)}")
+        out.append(_table(*fertility_table(stats)))
         out.append("")
     cons = stats["conservation"]
     out.append("== conservation: " + ("ok (in + added = out + dropped for every source and stage)" if cons["ok"]
@@ -136,16 +179,7 @@ def render_row(row: dict[str, Any], max_chars: int = 1500) -> str:
     if row.get("title"):
         head.append(f"title: {row['title']}")
     if "reason" in row:
-        rule = f"dropped at {row['stage']}: {row['reason']}"
-        if row.get("value") is not None:
-            rule += f" = {row['value']:.4g}"
-        if row.get("threshold") is not None:
-            rule += f" (threshold {row['threshold']:.4g})"
-        if row.get("duplicate_of"):
-            rule += f"; duplicate of {row['duplicate_of']}"
-        if row.get("detail"):
-            rule += f"; {row['detail']}"
-        head.append(rule)
+        head.append("dropped at " + rejection_rule(row))
     else:
         signals = {k: v for k, v in row.items() if isinstance(v, float) and k != "lang_score" and v is not None}
         if signals:

@@ -7,7 +7,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from corpus.inspect import load_stats, select_rows
+from corpus.inspect import (format_cell, dedup_table, fertility_table, funnel_table, language_table, load_stats,
+                            rejection_rule, removal_table, select_rows, source_table, tokenizer_summary)
 from corpus.stats import LENGTH_BINS
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
@@ -24,11 +25,7 @@ def _e(value: Any) -> str:
 
 
 def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return "-" if value is None else _e(value)
+    return _e(format_cell(value))
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -88,11 +85,7 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
     # Overview and mixture first: what a reader asks first is what is left and whether the mix hit its target.
     src = stats["sources"]
     out.append("<h2>What is left, and the mixture</h2>")
-    out.append(table(["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs",
-                      "mean tokens", "median tokens"],
-                     [[s, v["docs"], v["bytes"], v.get("tokens"), v.get("share_target"), v.get("share_achieved"),
-                       v.get("epochs"), (v.get("length") or {}).get("tokens", {}).get("mean"),
-                       (v.get("length") or {}).get("tokens", {}).get("median")] for s, v in src.items()]))
+    out.append(table(*source_table(stats)))
     out.append("<div class='plots'>" + bar_chart(
         "Share of output tokens: target vs achieved", list(src),
         {"target": [v.get("share_target") or 0.0 for v in src.values()],
@@ -106,13 +99,7 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
     out.append("</div>")
     for source in sources:
         out.append(f"<h3>{_e(source)}</h3>")
-        out.append(table(["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out", "drop reasons",
-                          "added"],
-                         [[r["stage"], r["docs_in"], r["docs_out"], sum(r["dropped"].values()), r["bytes_in"],
-                           r["bytes_out"], ", ".join(f"{k} {v:,}" for k, v in sorted(r["dropped"].items(),
-                                                                                    key=lambda kv: -kv[1])) or "-",
-                           ", ".join(f"{k} {v:,}" for k, v in r.get("added", {}).items()) or "-"]
-                          for r in stats["funnel"][source]]))
+        out.append(table(*funnel_table(stats["funnel"][source])))
 
     out.append("<h2>Document lengths</h2><div class='plots'>")
     total = {str(b): 0 for b in LENGTH_BINS}
@@ -131,35 +118,22 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
     out.append("<h2>Languages</h2>")
     out.append(bar_chart("Output tokens per language", list(langs), {"tokens": [v.get("tokens") or 0
                                                                                 for v in langs.values()]}))
-    out.append(table(["lang", "docs", "bytes", "tokens", "mean tokens", "median tokens"],
-                     [[k, v["docs"], v.get("bytes"), v.get("tokens"),
-                       (v.get("length") or {}).get("tokens", {}).get("mean"),
-                       (v.get("length") or {}).get("tokens", {}).get("median")] for k, v in langs.items()]))
+    out.append(table(*language_table(stats)))
 
     d = stats["dedup"]
     out.append("<h2>Duplicates</h2>")
-    out.append(table(["exact removed", "near removed", "decontaminated", "clusters", "largest cluster"],
-                     [[d["exact_removed"], d["near_removed"], d.get("decontaminated", 0), d["clusters"],
-                       d["largest_cluster"]]]))
+    out.append(table(*dedup_table(stats)))
     sizes = d.get("cluster_sizes") or {}
     if sizes:
         keys = sorted(sizes, key=int)
         out.append(bar_chart("Duplicate clusters by size", keys, {"clusters": [sizes[k] for k in keys]}))
     if d.get("per_source"):
-        out.append(table(["source", "docs into dedup", "exact removed", "near removed", "removal rate"],
-                         [[s, v["docs"], v["exact_removed"], v["near_removed"], v["removal_rate"]]
-                          for s, v in d["per_source"].items()]))
+        out.append(table(*removal_table(stats)))
 
     tok = stats.get("tokenizer") or {}
     if tok:
-        out.append(f"<h2>Tokenizer</h2><p>{_e(tok.get('model_type'))}, {_num(tok.get('vocab_size'))} pieces, "
-                   f"{'trained on ' + _num(tok.get('sample_bytes')) + ' bytes' if tok.get('trained') else 'given'}"
-                   f"; sha256 {_e(tok.get('sha256'))}</p>")
-        fert = tok.get("fertility", {})
-        out.append(table(["by", "name", "tokens", "words", "tokens/word", "bytes/token"],
-                         [[kind.replace("by_", ""), name, v["tokens"], v["words"], v["tokens_per_word"],
-                           v["bytes_per_token"]]
-                          for kind in ("by_language", "by_source") for name, v in fert.get(kind, {}).items()]))
+        out.append(f"<h2>Tokenizer</h2><p>{_e(tokenizer_summary(tok))}; sha256 {_e(tok.get('sha256'))}</p>")
+        out.append(table(*fertility_table(stats)))
 
     out.append("<h2>Sampled documents</h2>")
     for source in sources:
@@ -173,14 +147,7 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
             out.append(f"<div class='reject'><h4>{_e(reason)}: counted only</h4><p class='note'>no rows in rejects/ "
                        "(units the mix leaves out are sampling, not defects; or the run had keep_rejects off)</p></div>")
         for row in rows:
-            rule = f"{row['stage']}: {row['reason']}"
-            if row.get("value") is not None:
-                rule += f" = {row['value']:.4g}"
-            if row.get("threshold") is not None:
-                rule += f" (threshold {row['threshold']:.4g})"
-            if row.get("duplicate_of"):
-                rule += f"; survivor {row['duplicate_of']}"
-            out.append(f"<div class='reject'><h4>{_e(reason)}: {_e(row['id'])}</h4><p>{_e(rule)}</p>"
+            out.append(f"<div class='reject'><h4>{_e(reason)}: {_e(row['id'])}</h4><p>{_e(rejection_rule(row))}</p>"
                        f"<pre>{_sample(row.get('text') or row.get('detail') or '')}</pre></div>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -40,6 +40,13 @@ def given_tokenizer(path: str) -> dict:
         return {"model": f.read(), "info": {"trained": False, "path": path}}
 
 
+def _stage_counts(docs, kept, dropped, label: str, stage: str) -> list:
+    """A stage's funnel records: documents in, documents out, drops by reason."""
+    return [count_docs(docs, f"Count{label}In", stage, "in"),
+            count_docs(kept, f"Count{label}Out", stage, "out"),
+            count_rejections(dropped, f"Count{label}Drops", stage)]
+
+
 def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache: str | None = None) -> None:
     """Add every stage to `p`; outputs land under `staging` (shards, rejects, counts and shard indexes)."""
     counts = []
@@ -65,20 +72,17 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
                          (STAGE_CONTENT, "ContentFilter")):
         result = (docs | label >> beam.ParDo(ApplyStage(config, stage, ftlang_cache))
                   .with_outputs(ApplyStage.REJECTED, main="kept"))
-        counts += [count_docs(docs, f"Count{label}In", stage, "in"),
-                   count_docs(result.kept, f"Count{label}Out", stage, "out"),
-                   count_rejections(result.rejected, f"Count{label}Drops", stage)]
+        counts += _stage_counts(docs, result.kept, result.rejected, label, stage)
         rejected.append(result.rejected)
         docs = result.kept
 
     priorities = {s.name: s.priority for s in config.sources}
+    # Stages 7-9. A stage that is off passes everything on and still gets its (empty) funnel row.
     if config.dedup.exact:
         kept, dups = docs | "ExactDedup" >> ExactDedup(priorities)
     else:
-        kept, dups = docs, p | "NoExactDuplicates" >> beam.Create([])
-    counts += [count_docs(docs, "CountExactDedupIn", STAGE_EXACT_DEDUP, "in"),
-               count_docs(kept, "CountExactDedupOut", STAGE_EXACT_DEDUP, "out"),
-               count_rejections(dups, "CountExactDedupDrops", STAGE_EXACT_DEDUP)]
+        kept, dups = docs, p | "NoExactDedup" >> beam.Create([])
+    counts += _stage_counts(docs, kept, dups, "ExactDedup", STAGE_EXACT_DEDUP)
     rejected.append(dups)
     docs = kept
 
@@ -87,22 +91,17 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
         kept, dups = (docs, decisions) | "NearDedup" >> ApplyDecisions(STAGE_NEAR_DEDUP, "near_duplicate")
         counts += near_counts
     else:
-        kept, dups = docs, p | "NoNearDuplicates" >> beam.Create([])
-    counts += [count_docs(docs, "CountNearDedupIn", STAGE_NEAR_DEDUP, "in"),
-               count_docs(kept, "CountNearDedupOut", STAGE_NEAR_DEDUP, "out"),
-               count_rejections(dups, "CountNearDedupDrops", STAGE_NEAR_DEDUP)]
+        kept, dups = docs, p | "NoNearDedup" >> beam.Create([])
+    counts += _stage_counts(docs, kept, dups, "NearDedup", STAGE_NEAR_DEDUP)
     rejected.append(dups)
     docs = kept
 
-    decon = config.dedup.decontamination
-    if decon.paths:
+    if config.dedup.decontamination.paths:
         decisions = docs | "FindContamination" >> FindContamination(config)
         kept, dups = (docs, decisions) | "Decontaminate" >> ApplyDecisions(STAGE_DECONTAMINATE, "contaminated")
     else:
-        kept, dups = docs, p | "NoContamination" >> beam.Create([])
-    counts += [count_docs(docs, "CountDecontaminateIn", STAGE_DECONTAMINATE, "in"),
-               count_docs(kept, "CountDecontaminateOut", STAGE_DECONTAMINATE, "out"),
-               count_rejections(dups, "CountDecontaminateDrops", STAGE_DECONTAMINATE)]
+        kept, dups = docs, p | "NoDecontamination" >> beam.Create([])
+    counts += _stage_counts(docs, kept, dups, "Decontaminate", STAGE_DECONTAMINATE)
     rejected.append(dups)
     docs = kept
 
