@@ -55,3 +55,12 @@ def test_short_wikipedia_stub_dropped_for_too_few_words(shared, rules):
     stub = min(articles, key=lambda a: len(words(a)))
     result = verdict(rules, stub)
     assert result.stage == "quality" and result.reason == "min_words" and result.value < 50
+
+
+def test_cs336_low_quality_page_dropped_for_boilerplate(shared, rules):
+    """The forum index passes every Gopher bound; its log-in, copyright and "powered by" lines do not."""
+    text = (shared / "eval/quality/cs336-fixtures/low_quality_cc.txt").read_text()
+    result = verdict(rules, text)
+    assert not isinstance(result, Document)
+    assert result.stage == "quality" and result.reason == "max_boilerplate_word_fraction"
+    assert result.value > 0.05

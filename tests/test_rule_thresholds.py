@@ -184,6 +184,41 @@ def test_min_stop_words(lang, two, one):
     assert_drops(verdict, "min_stop_words")
 
 
+# RefinedWeb's line-wise filter (not Gopher): words on boilerplate lines <= 5% of the document's words.
+@pytest.mark.parametrize("lang,footer", [("en", "Copyright Foo Inc. All rights reserved."),     # 6 words
+                                         ("ru", "Все права защищены © 2018 ООО Ромашка")])          # 6 words
+def test_max_boilerplate_word_fraction(lang, footer):
+    body = synthetic_words(lang, 114, 5)
+    rows = [" ".join(body[i:i + 6]) for i in range(0, 114, 6)]            # 19 lines of 6 words
+    inside = "\n".join(rows + [footer])                                     # 6 / 120 = 0.05
+    signals, verdict = quality_of(inside, lang, "max_boilerplate_word_fraction")
+    assert signals["boilerplate_word_fraction"] == 0.05
+    assert_keeps(verdict)
+    outside = "\n".join(rows[:-1] + [" ".join(body[108:113]), footer])      # 6 / 119
+    signals, verdict = quality_of(outside, lang, "max_boilerplate_word_fraction")
+    assert signals["boilerplate_word_fraction"] == pytest.approx(6 / 119)
+    assert_drops(verdict, "max_boilerplate_word_fraction")
+
+
+@pytest.mark.parametrize("line,flagged", [
+    ("Powered by phpBB © 2001, 2002 phpBB Group", True),
+    ("Log in to check your private messages", True),
+    ("Read more »", True),
+    ("12 comments", True),
+    ("30.06.2021", True),
+    ("Читать далее →", True),
+    ("Главная › Новости › Спорт", True),
+    ("Registering a company takes a week.", False),        # "register" only as the whole first word
+    ("She baked cookies for the whole class.", False),
+    ("Copyright law protects the expression of ideas, not the ideas themselves, as courts held.", False),  # 14 w
+    ("The ceremony took place in 2019.", False),
+])
+def test_boilerplate_lines(line, flagged):
+    from corpus.rules.boilerplate import boilerplate_line_words
+    lang = "ru" if any("а" <= c <= "я" for c in line.lower()) else "en"
+    assert (boilerplate_line_words(line, language_rules(lang).boilerplate) > 0) is flagged
+
+
 def test_language_without_stop_words_skips_only_that_rule():
     rules = language_rules("xx")
     signals = quality_signals(" ".join(synthetic_words("en", 60, 5)), rules)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from corpus.rules.boilerplate import boilerplate_words
 from corpus.rules.languages import LanguageRules, fold_word
 from corpus.rules.verdict import Verdict, check_thresholds
 from corpus.text.words import is_bullet, lines, words
@@ -18,6 +19,7 @@ QUALITY_RULES: tuple[tuple[str, str], ...] = (
     ("ellipsis_line_fraction", "max_ellipsis_line_fraction"),
     ("alpha_word_fraction", "min_alpha_word_fraction"),
     ("stop_word_count", "min_stop_words"),
+    ("boilerplate_word_fraction", "max_boilerplate_word_fraction"),   # RefinedWeb, not Gopher: see boilerplate.py
 )
 QUALITY_SIGNALS: tuple[str, ...] = tuple(dict.fromkeys(s for s, _ in QUALITY_RULES))
 
@@ -36,6 +38,7 @@ def quality_signals(text: str, rules: LanguageRules, doc_words: list[str] | None
         "bullet_line_fraction": sum(is_bullet(x, rules.bullets) for x in ls) / len(ls) if ls else 0.0,
         "ellipsis_line_fraction": (sum(x.rstrip().endswith(("...", "…")) for x in ls) / len(ls)) if ls else 0.0,
         "alpha_word_fraction": sum(any(c.isalpha() for c in w) for w in ws) / n if n else 0.0,
+        "boilerplate_word_fraction": boilerplate_words(ls, rules.boilerplate) / n if n else 0.0,
     }
     if rules.stop_words:
         distinct = {w.casefold() for w in ws}

@@ -14,6 +14,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from corpus.rules.boilerplate import BoilerplatePatterns
+
 _HERE = Path(__file__).parent
 
 
@@ -46,6 +48,7 @@ class LanguageRules:
     stop_words: frozenset[str]
     quality: Mapping[str, float]
     repetition: Mapping[str, float]
+    boilerplate: BoilerplatePatterns
 
 
 def shipped_languages() -> list[str]:
@@ -63,6 +66,7 @@ def language_rules(lang: str | None, override: Any = None, default_min_lang_scor
                             else base["min_lang_score"])
     stop_words = shipped.get("stop_words", base["stop_words"])
     bullets = shipped.get("bullets", base["bullets"])
+    boilerplate = _boilerplate(lang or "")
     if override is not None:
         quality.update(override.quality)
         repetition.update(override.repetition)
@@ -77,4 +81,14 @@ def language_rules(lang: str | None, override: Any = None, default_min_lang_scor
         stop_words=frozenset(fold_word(w) for w in stop_words),
         quality={k: float(v) for k, v in quality.items()},
         repetition={k: float(v) for k, v in repetition.items()},
+        boilerplate=boilerplate,
     )
+
+
+@lru_cache(maxsize=None)
+def _boilerplate(lang: str) -> BoilerplatePatterns:
+    """Default patterns plus the language's own (compiled once per language)."""
+    tables = [_read("default").get("boilerplate", {})]
+    if lang:
+        tables.append(_read(lang).get("boilerplate", {}))
+    return BoilerplatePatterns.from_data(tables)
