@@ -53,6 +53,17 @@ class DocumentRules:
         self.blocklist = blocklist
         self.flagged = flagged_words
         self._sources = {s.name: s for s in config.sources}
+        self._last_words: tuple[str | None, list[str]] = (None, [])
+
+    def words_of(self, text: str) -> list[str]:
+        """Words of `text`, remembered for the next call with the very same string.
+
+        Quality, repetition and content all count words; in a fused Beam stage one document passes through them
+        back to back as the same `str` object, so an identity check (never equality) saves two of three passes.
+        """
+        if self._last_words[0] is not text:
+            self._last_words = (text, words(text))
+        return self._last_words[1]
 
     @lru_cache(maxsize=256)
     def rules_for(self, lang: str | None) -> LanguageRules:
@@ -80,7 +91,7 @@ class DocumentRules:
     # -- stage 4
     def quality(self, doc: Document) -> Document | Rejection:
         rules = self.rules_for(doc.lang)
-        signals = quality_signals(doc.text, rules)
+        signals = quality_signals(doc.text, rules, self.words_of(doc.text))
         doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
         if not self._sources[doc.source].apply_quality:
             return doc
@@ -91,7 +102,7 @@ class DocumentRules:
     def repetition(self, doc: Document) -> Document | Rejection:
         if not self._sources[doc.source].apply_repetition:
             return doc   # signals are costly on whole books; only measured where the rules apply
-        signals = repetition_signals(doc.text)
+        signals = repetition_signals(doc.text, self.words_of(doc.text))
         doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
         verdict = repetition_verdict(signals, self.rules_for(doc.lang))
         return doc if verdict.keep else _reject(doc, STAGE_REPETITION, verdict)
@@ -102,7 +113,7 @@ class DocumentRules:
         if not verdict.keep:
             return _reject(doc, STAGE_CONTENT, verdict)
         if self.flagged:
-            fraction = flagged_word_fraction(words(doc.text), self.flagged)
+            fraction = flagged_word_fraction(self.words_of(doc.text), self.flagged)
             doc = dataclasses.replace(doc, signals={**doc.signals, "flagged_word_fraction": fraction})
             verdict = flagged_words_verdict(fraction, self.config.content.max_flagged_word_fraction)
             if not verdict.keep:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from corpus.text.words import words
+from corpus.text.words import has_at_most_words, words
 
 # RefinedWeb: a pattern line is "short (≤ 10 words)"; longer lines that mention "cookies" are content.
 MAX_LINE_WORDS = 10
@@ -61,10 +61,11 @@ class BoilerplatePatterns:
 
 def boilerplate_line_words(line: str, patterns: BoilerplatePatterns) -> int:
     """The line's word count if it is boilerplate, else 0."""
-    if patterns.regex is None or patterns.regex.search(line) is None:
+    # The word bound first: it reads at most 11 words, where the patterns would scan a whole paragraph.
+    if patterns.regex is None or not has_at_most_words(line, MAX_LINE_WORDS) \
+            or patterns.regex.search(line) is None:
         return 0
-    n = len(words(line))
-    return n if n <= MAX_LINE_WORDS else 0
+    return len(words(line))
 
 
 def boilerplate_words(text_lines: Iterable[str], patterns: BoilerplatePatterns) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import filterfalse
+from operator import methodcaller
+
 from corpus.rules.boilerplate import boilerplate_words
 from corpus.rules.languages import LanguageRules, fold_word
 from corpus.rules.verdict import Verdict, check_thresholds
-from corpus.text.words import is_bullet, lines, words
+from corpus.text.words import count_bullets, lines, words
 
 # (signal, threshold key) in the order they are checked; the first failure names the drop.
 QUALITY_RULES: tuple[tuple[str, str], ...] = (
@@ -24,6 +27,16 @@ QUALITY_RULES: tuple[tuple[str, str], ...] = (
 QUALITY_SIGNALS: tuple[str, ...] = tuple(dict.fromkeys(s for s, _ in QUALITY_RULES))
 
 
+_ENDS_WITH_ELLIPSIS = methodcaller("endswith", ("...", "…"))
+
+
+def _words_with_letters(ws: list[str]) -> int:
+    # Most words are all letters, counted by str.isalpha in C; only the rest (numbers, words with a stress mark or
+    # a hyphen) are checked character by character.
+    rest = list(filterfalse(str.isalpha, ws))
+    return len(ws) - len(rest) + sum(any(c.isalpha() for c in w) for w in rest)
+
+
 def quality_signals(text: str, rules: LanguageRules, doc_words: list[str] | None = None) -> dict[str, float]:
     """Measure every quality signal once; the rules then only compare numbers."""
     ws = words(text) if doc_words is None else doc_words
@@ -35,14 +48,14 @@ def quality_signals(text: str, rules: LanguageRules, doc_words: list[str] | None
         "mean_word_length": sum(map(len, ws)) / n if n else 0.0,
         "hash_word_ratio": text.count("#") / n if n else 0.0,
         "ellipsis_word_ratio": ellipses / n if n else 0.0,
-        "bullet_line_fraction": sum(is_bullet(x, rules.bullets) for x in ls) / len(ls) if ls else 0.0,
-        "ellipsis_line_fraction": (sum(x.rstrip().endswith(("...", "…")) for x in ls) / len(ls)) if ls else 0.0,
-        "alpha_word_fraction": sum(any(c.isalpha() for c in w) for w in ws) / n if n else 0.0,
+        "bullet_line_fraction": count_bullets(ls, rules.bullets) / len(ls) if ls else 0.0,
+        "ellipsis_line_fraction": sum(map(_ENDS_WITH_ELLIPSIS, map(str.rstrip, ls))) / len(ls) if ls else 0.0,
+        "alpha_word_fraction": _words_with_letters(ws) / n if n else 0.0,
         "boilerplate_word_fraction": boilerplate_words(ls, rules.boilerplate) / n if n else 0.0,
     }
     if rules.stop_words:
-        distinct = {w.casefold() for w in ws}
-        signals["stop_word_count"] = float(len({fold_word(w) for w in distinct} & rules.stop_words))
+        distinct = set(map(str.casefold, ws))
+        signals["stop_word_count"] = float(len(set(map(fold_word, distinct)) & rules.stop_words))
     return signals
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import numpy as np
 
 from corpus.rules.languages import LanguageRules
 from corpus.rules.verdict import Verdict, check_thresholds
@@ -38,45 +38,69 @@ def duplicate_fractions(items: list[str]) -> tuple[float, float]:
     return dup_count / len(items), (dup_chars / total_chars if total_chars else 0.0)
 
 
-def top_ngram_char_fraction(word_ids: list[int], lengths: list[int], total_chars: int, n: int) -> float:
+class NgramCounts:
+    """Every n-gram of a word sequence as a dense id per position, built level by level with numpy.
+
+    Level n's id at position p names the n-gram starting at p: the pair (id of the (n-1)-gram at p, word at p+n-1)
+    made dense again by `np.unique`, so equal n-grams get equal ids and no hash can collide.
+    """
+
+    def __init__(self, doc_words: list[str]):
+        first_seen: dict[str, int] = {}
+        # Each word's id is the position of its first occurrence (map over a C method: no Python loop).
+        self.words = np.fromiter(map(first_seen.setdefault, doc_words, range(len(doc_words))), np.int64,
+                                 len(doc_words))
+        self.lengths = np.fromiter(map(len, doc_words), np.int64, len(doc_words))
+        self.cum_chars = np.concatenate(([0], np.cumsum(self.lengths)))
+        self.total_chars = int(self.cum_chars[-1])
+        self._n = 1
+        self._ids = self.words
+
+    def ids(self, n: int) -> np.ndarray:
+        """Dense n-gram ids, one per start position (len(words) - n + 1 of them); levels only go up."""
+        assert n >= self._n, "n-gram levels are built in increasing order"
+        size = len(self.words)
+        while self._n < n:
+            self._n += 1
+            pairs = self._ids[:-1] * size + self.words[self._n - 1:]
+            self._ids = np.unique(pairs, return_inverse=True)[1].reshape(-1)
+        return self._ids
+
+    def window_chars(self, n: int) -> np.ndarray:
+        """Characters of the words of the n-gram at each start position."""
+        return self.cum_chars[n:] - self.cum_chars[:-n]
+
+
+def top_ngram_char_fraction(grams: NgramCounts, n: int) -> float:
     """SPEC §2a: chars of the most frequent n-gram's words × its count, over all word chars; 0 if none repeats."""
-    if len(word_ids) < n or not total_chars:
+    if len(grams.words) < n or not grams.total_chars:
         return 0.0
-    grams = list(zip(*(word_ids[i:] for i in range(n))))
-    counts = Counter(grams)
-    best_count = max(counts.values())
+    ids = grams.ids(n)
+    counts = np.bincount(ids)
+    best_count = int(counts.max())
     if best_count < 2:
         return 0.0
-    first_pos: dict[tuple[int, ...], int] = {}
-    for pos, gram in enumerate(grams):
-        first_pos.setdefault(gram, pos)
     # Ties between equally frequent n-grams go to the one covering more characters (deterministic, and the
     # conservative reading of "the most frequent n-gram").
-    best_chars = max(sum(lengths[first_pos[g]:first_pos[g] + n]) for g, c in counts.items() if c == best_count)
-    return min(1.0, best_chars * best_count / total_chars)
+    best_chars = int(grams.window_chars(n)[counts[ids] == best_count].max())
+    return min(1.0, best_chars * best_count / grams.total_chars)
 
 
-def duplicate_ngram_char_fraction(word_ids: list[int], lengths: list[int], total_chars: int, n: int) -> float:
+def duplicate_ngram_char_fraction(grams: NgramCounts, n: int) -> float:
     """SPEC §2a: chars of words covered by any occurrence of a repeated n-gram, each word counted once."""
-    if len(word_ids) < n or not total_chars:
+    if len(grams.words) < n or not grams.total_chars:
         return 0.0
-    grams = list(zip(*(word_ids[i:] for i in range(n))))
-    counts = Counter(grams)
-    cover = [0] * (len(word_ids) + 1)   # difference array: +1 where a repeated n-gram starts, -1 past its end
-    any_repeat = False
-    for pos, gram in enumerate(grams):
-        if counts[gram] > 1:
-            cover[pos] += 1
-            cover[pos + n] -= 1
-            any_repeat = True
-    if not any_repeat:
+    ids = grams.ids(n)
+    repeated = np.bincount(ids)[ids] > 1            # per start position
+    if not repeated.any():
         return 0.0
-    covered_chars = depth = 0
-    for i, length in enumerate(lengths):
-        depth += cover[i]
-        if depth > 0:
-            covered_chars += length
-    return covered_chars / total_chars
+    # Word i is covered when a repeated n-gram starts in (i - n, i]: a running count of starts over that window.
+    starts = np.concatenate(([0], np.cumsum(repeated)))
+    positions = np.arange(len(grams.words))
+    hi = np.minimum(positions + 1, len(repeated))
+    lo = np.maximum(positions - n + 1, 0)
+    covered = starts[hi] - starts[np.minimum(lo, hi)] > 0
+    return int(grams.lengths[covered].sum()) / grams.total_chars
 
 
 def repetition_signals(text: str, doc_words: list[str] | None = None) -> dict[str, float]:
@@ -86,17 +110,14 @@ def repetition_signals(text: str, doc_words: list[str] | None = None) -> dict[st
     signals["duplicate_line_fraction"], signals["duplicate_line_char_fraction"] = duplicate_fractions(lines(text))
     (signals["duplicate_paragraph_fraction"],
      signals["duplicate_paragraph_char_fraction"]) = duplicate_fractions(paragraphs(text))
-    vocab: dict[str, int] = {}
-    word_ids = [vocab.setdefault(w, len(vocab)) for w in ws]
-    lengths = [len(w) for w in ws]
-    total = sum(lengths)
+    grams = NgramCounts(ws)
     for n in TOP_NGRAM_SIZES:
-        signals[f"top_{n}gram_char_fraction"] = top_ngram_char_fraction(word_ids, lengths, total, n)
+        signals[f"top_{n}gram_char_fraction"] = top_ngram_char_fraction(grams, n)
     fraction = None
     for n in DUPLICATE_NGRAM_SIZES:
         # A repeated (n+1)-gram contains a repeated n-gram: once nothing repeats, nothing longer does.
         if fraction != 0.0:
-            fraction = duplicate_ngram_char_fraction(word_ids, lengths, total, n)
+            fraction = duplicate_ngram_char_fraction(grams, n)
         signals[f"duplicate_{n}gram_char_fraction"] = fraction
     return signals
 

@@ -31,6 +31,7 @@ QUALITY_KEYS: tuple[str, ...] = tuple(_read("default")["quality"])
 REPETITION_KEYS: tuple[str, ...] = tuple(_read("default")["repetition"])
 
 
+@lru_cache(maxsize=1 << 16)   # the same few thousand words recur across documents; folding is NFD + NFC
 def fold_word(word: str) -> str:
     """Case-fold, drop combining marks (stress accents) and fold ё→е, for matching words against lists."""
     word = word.casefold()
