@@ -86,40 +86,62 @@ class Tokenizer:
         return self._sp.id_to_piece(int(token_id))
 
 
-def split_by_tokens(text: str, tokenizer: Tokenizer, max_tokens: int) -> list[str]:
-    """Cut a long document at paragraph boundaries into parts of at most about `max_tokens` tokens (SPEC stage 10:
-    `ID#k` parts). Parts concatenate back to the text exactly; a single paragraph longer than the limit is cut at
-    line breaks, then at spaces."""
-    if tokenizer.count(text) <= max_tokens:
-        return [text]
-    parts: list[str] = []
-    current, current_tokens = "", 0
-    for unit in _units(text, tokenizer, max_tokens):
-        n = tokenizer.count(unit)
-        if current and current_tokens + n > max_tokens:
-            parts.append(current)
-            current, current_tokens = "", 0
-        current += unit
-        current_tokens += n
+def encode_parts(text: str, tokenizer: Tokenizer, max_tokens: int | None) -> list[tuple[str, np.ndarray]]:
+    """Encode a document, cut at paragraph boundaries into parts of at most about `max_tokens` tokens (SPEC stage
+    10: `ID#k` parts), each with exactly `tokenizer.encode(part)`. Parts concatenate back to the text exactly; a
+    single paragraph longer than the limit is cut at line breaks, then at spaces.
+
+    Every piece is encoded once. A "\\n" is a user-defined symbol of our tokenizers, so no token crosses it and the
+    tokens of text cut after a newline are the tokens of its pieces, joined (tests check this against encode).
+    """
+    # A token covers at least one UTF-8 byte (byte fallback: exactly one), and a character is at most four.
+    if max_tokens is None or 4 * len(text) <= max_tokens:
+        return [(text, tokenizer.encode(text))]
+    units = list(_units(text, tokenizer, max_tokens))
+    parts: list[tuple[str, np.ndarray]] = []
+    current: list[tuple[str, np.ndarray]] = []
+    current_tokens = 0
+
+    def close():
+        part = "".join(u for u, _ in current)
+        # Joined tokens are exact only where every cut inside the part follows a newline.
+        exact = all(u.endswith("\n") for u, _ in current[:-1])
+        parts.append((part, np.concatenate([t for _, t in current]) if exact else tokenizer.encode(part)))
+
+    for unit, tokens in units:
+        if current and current_tokens + len(tokens) > max_tokens:
+            close()
+            current, current_tokens = [], 0
+        current.append((unit, tokens))
+        current_tokens += len(tokens)
     if current:
-        parts.append(current)
+        close()
     return parts
 
 
-def _units(text: str, tokenizer: Tokenizer, max_tokens: int) -> Iterator[str]:
-    """Paragraphs with their trailing blank lines; oversized ones broken into lines, then into word runs."""
+def split_by_tokens(text: str, tokenizer: Tokenizer, max_tokens: int) -> list[str]:
+    """The texts of `encode_parts`."""
+    return [part for part, _ in encode_parts(text, tokenizer, max_tokens)]
+
+
+def _units(text: str, tokenizer: Tokenizer, max_tokens: int) -> Iterator[tuple[str, np.ndarray]]:
+    """(piece, its tokens): paragraphs with their trailing blank lines; oversized ones broken into lines, then
+    into word runs."""
     for paragraph in _split_keep(text, "\n\n"):
-        if tokenizer.count(paragraph) <= max_tokens:
-            yield paragraph
+        tokens = tokenizer.encode(paragraph)
+        if len(tokens) <= max_tokens:
+            yield paragraph, tokens
             continue
         for line in _split_keep(paragraph, "\n"):
-            if tokenizer.count(line) <= max_tokens:
-                yield line
+            tokens = tokenizer.encode(line)
+            if len(tokens) <= max_tokens:
+                yield line, tokens
                 continue
             words = _split_keep(line, " ")
-            step = max(1, len(words) * max_tokens // (2 * max(1, tokenizer.count(line))))
+            step = max(1, len(words) * max_tokens // (2 * max(1, len(tokens))))
             for i in range(0, len(words), step):
-                yield "".join(words[i:i + step])
+                run = "".join(words[i:i + step])
+                yield run, tokenizer.encode(run)
 
 
 def _split_keep(text: str, sep: str) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from corpus.sample.generate import DE, EN, RU
 from corpus.shards import doc_schema
-from corpus.tokenizer import Tokenizer, split_by_tokens, token_dtype, train_tokenizer
+from corpus.tokenizer import Tokenizer, encode_parts, split_by_tokens, token_dtype, train_tokenizer
 
 TRAINING = EN + RU + DE + ["Итого: № 5, № 12 и так далее…", "Page 3 of 10… see № 7."] * 3
 
@@ -72,6 +72,17 @@ def test_long_document_splits_at_paragraphs_and_rejoins_exactly(tokenizer):
     assert "".join(parts) == text
     assert all(tokenizer.count(p) <= 200 for p in parts)
     assert all(p.endswith("\n\n") for p in parts[:-1])   # cut at paragraph boundaries
+
+
+@pytest.mark.parametrize("limit", [60, 200, 10_000])
+def test_each_part_carries_exactly_its_own_encoding(tokenizer, limit):
+    """Parts reuse the tokens of their paragraphs and lines; that must equal encoding the part's text."""
+    text = "\n\n".join(EN * 2) + "\n" + " ".join(EN) + "\n\n\n" + "\n".join(EN)
+    parts = encode_parts(text, tokenizer, limit)
+    assert "".join(p for p, _ in parts) == text
+    assert len(parts) > 1 if limit < 10_000 else len(parts) == 1
+    for part, tokens in parts:
+        assert tokens.tolist() == tokenizer.encode(part).tolist()
 
 
 def test_a_paragraph_longer_than_the_limit_is_cut_at_spaces(tokenizer):

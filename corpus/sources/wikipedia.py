@@ -15,6 +15,7 @@ visible text.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import xml.etree.ElementTree as ET
 from typing import BinaryIO, Iterator
 from urllib.parse import quote
@@ -53,22 +54,23 @@ _PLAIN_LINK = re.compile(r"\[\[(?:[^\[\]|]*\|)?([^\[\]]*)\]\]")
 _TABLE_RESIDUE = re.compile(r"^\s*(\{\||\|\}|\|-|\|\+|!)")
 
 
+@lru_cache(maxsize=8)
+def _delimiters(start: str, end: str) -> re.Pattern[str]:
+    return re.compile(f"{re.escape(start)}|{re.escape(end)}")
+
+
 def _drop_balanced(text: str, start: str, end: str) -> str:
     """Remove every span from `start` to its matching `end` (nesting counted); an unclosed span runs to the end."""
-    out, depth, i, keep_from = [], 0, 0, 0
-    while i < len(text):
-        if text.startswith(start, i):
+    out, depth, keep_from = [], 0, 0
+    for m in _delimiters(start, end).finditer(text):   # jumps from delimiter to delimiter
+        if m.group() == start:
             if depth == 0:
-                out.append(text[keep_from:i])
+                out.append(text[keep_from:m.start()])
             depth += 1
-            i += len(start)
-        elif depth and text.startswith(end, i):
+        elif depth:
             depth -= 1
-            i += len(end)
             if depth == 0:
-                keep_from = i
-        else:
-            i += 1
+                keep_from = m.end()
     if depth == 0:
         out.append(text[keep_from:])
     return "".join(out)

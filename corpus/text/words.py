@@ -13,21 +13,30 @@ import unicodedata
 from functools import lru_cache
 
 
-def _mark_ranges(lo: int = 0, hi: int = sys.maxunicode + 1) -> str:
-    """A regex class body covering every code point of category M (Mn, Mc, Me) in [lo, hi)."""
-    parts: list[str] = []
+def _mark_runs() -> list[tuple[int, int]]:
+    """Inclusive code point runs of category M (Mn, Mc, Me)."""
+    runs: list[tuple[int, int]] = []
     start = prev = None
-    for cp in range(lo, hi):
+    for cp in range(sys.maxunicode + 1):
         if unicodedata.category(chr(cp))[0] == "M":
             if start is None:
                 start = cp
             elif cp != prev + 1:
-                parts.append((start, prev))
+                runs.append((start, prev))
                 start = cp
             prev = cp
     if start is not None:
-        parts.append((start, prev))
-    return "".join(f"\\U{a:08x}-\\U{b:08x}" if a != b else f"\\U{a:08x}" for a, b in parts)
+        runs.append((start, prev))
+    return runs
+
+
+_MARK_RUNS = _mark_runs()
+
+
+def _mark_ranges(lo: int = 0, hi: int = sys.maxunicode + 1) -> str:
+    """A regex class body covering the marks in [lo, hi)."""
+    clipped = [(max(a, lo), min(b, hi - 1)) for a, b in _MARK_RUNS if b >= lo and a < hi]
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" if a != b else f"\\U{a:08x}" for a, b in clipped)
 
 
 _BMP = 0x10000

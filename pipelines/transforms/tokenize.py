@@ -19,7 +19,7 @@ from corpus.config import MixConfig, TokenizerConfig
 from corpus.mix import SourcePlan, copy_id, histogram_bucket, merge_histograms, mix_position, part_id, plan_mix
 from corpus.stages import STAGE_MIX, STAGE_TOKENIZE
 from corpus.text.words import words
-from corpus.tokenizer import Tokenizer, split_by_tokens, train_tokenizer
+from corpus.tokenizer import Tokenizer, encode_parts, train_tokenizer
 
 
 class Histogram(beam.CombineFn):
@@ -128,22 +128,22 @@ class Tokenize(beam.DoFn):
             self._tokenizer = Tokenizer(model["model"])
         self._model = model["model"]
         tok = self._tokenizer
-        texts = split_by_tokens(doc.text, tok, self._max) if self._max else [doc.text]
+        parts = encode_parts(doc.text, tok, self._max)
         n_words = len(words(doc.text))
         total_tokens = 0
-        for k, text in enumerate(texts):
-            unit = dataclasses.replace(doc, id=part_id(doc.id, k, len(texts)), text=text)
-            unit.tokens = tok.encode(text)
-            total_tokens += len(unit.tokens)
+        for k, (text, tokens) in enumerate(parts):
+            unit = dataclasses.replace(doc, id=part_id(doc.id, k, len(parts)), text=text)
+            unit.tokens = tokens
+            total_tokens += len(tokens)
             yield unit
         lang = doc.lang or "und"
         for kind, name in (("lang", lang), ("source", doc.source)):
             yield beam.pvalue.TaggedOutput(self.COUNTS, (("fertility", kind, name, "tokens"),
                                                          (total_tokens, doc.n_bytes)))
             yield beam.pvalue.TaggedOutput(self.COUNTS, (("fertility", kind, name, "words"), (n_words, 1)))
-        if len(texts) > 1:
+        if len(parts) > 1:
             yield beam.pvalue.TaggedOutput(self.COUNTS, (("funnel", doc.source, STAGE_TOKENIZE, "added:parts"),
-                                                         (len(texts) - 1, 0)))
+                                                         (len(parts) - 1, 0)))
 
 
 class Mix(beam.PTransform):
