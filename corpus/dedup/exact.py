@@ -6,9 +6,9 @@ import hashlib
 from typing import Iterable
 
 
-def exact_key(text: str) -> str:
+def exact_key(text: str) -> bytes:
     """A 128-bit digest of the normalized text: equal texts, equal keys (collisions are negligible)."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 def survivor_order(priority: int, doc_id: str) -> tuple[int, str]:
@@ -16,9 +16,26 @@ def survivor_order(priority: int, doc_id: str) -> tuple[int, str]:
     return (-priority, doc_id)
 
 
-def resolve_exact_group(members: Iterable[tuple[int, str]]) -> list[tuple[str, str | None, int]]:
-    """For one group of identical texts, [(id, duplicate_of or None if it survives, group size)]."""
-    ordered = sorted(members, key=lambda m: survivor_order(*m))
-    survivor = ordered[0][1]
-    size = len(ordered)
-    return [(doc_id, None if doc_id == survivor else survivor, size) for _, doc_id in ordered]
+# A group of identical texts, folded into one small value whatever its size (a combiner in Beam): the survivor's
+# order key and the member count. Groups of one member need no decision at all.
+GroupSummary = tuple[tuple[int, str], int]
+
+
+def summarize(priority: int, doc_id: str) -> GroupSummary:
+    return survivor_order(priority, doc_id), 1
+
+
+def merge_summaries(summaries: Iterable[GroupSummary]) -> GroupSummary:
+    best, total = None, 0
+    for order, count in summaries:
+        best = order if best is None or order < best else best
+        total += count
+    return best, total
+
+
+def exact_decision(doc_id: str, summary: GroupSummary | None) -> tuple[str | None, int]:
+    """(duplicate_of or None if the document survives, group size) from its group's summary."""
+    if summary is None:
+        return None, 1
+    (_, survivor), size = summary
+    return (None if doc_id == survivor else survivor), size

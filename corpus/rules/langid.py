@@ -61,8 +61,9 @@ class Prediction:
 class LanguageIdentifier:
     """Wraps `ftlangdetect.detect` with a model resolved from local disk. Load once per worker."""
 
-    def __init__(self, model_path: str | os.PathLike):
+    def __init__(self, model_path: str | os.PathLike, sample_chars: int | None = None):
         self.model_path = Path(model_path)
+        self.sample_chars = sample_chars
         # ftlangdetect looks for <$FTLANG_CACHE>/<model name> and only downloads when it is missing: pointing the
         # cache at the resolved model's folder is what keeps it offline.
         os.environ["FTLANG_CACHE"] = str(self.model_path.parent)
@@ -75,10 +76,32 @@ class LanguageIdentifier:
     def predict(self, text: str) -> Prediction:
         """Top language of `text` with newlines folded to spaces (SPEC stage 3)."""
         folded = " ".join(text.split())
+        if self.sample_chars is not None and len(folded) > self.sample_chars:
+            folded = sample_windows(folded, self.sample_chars)
         if not folded:
             return Prediction("und", 0.0)
         result = self._detect(folded, low_memory=self._low_memory)
         return Prediction(result["lang"], float(result["score"]))
+
+
+SAMPLE_WINDOWS = 10
+
+
+def sample_windows(folded: str, chars: int, windows: int = SAMPLE_WINDOWS) -> str:
+    """About `chars` characters of a long single-line text: `windows` evenly spaced slices, each trimmed to whole
+    words (deterministic; beginning, middle and end all count, so a foreign preface does not decide alone)."""
+    width = chars // windows
+    step = (len(folded) - width) / (windows - 1)
+    pieces = []
+    for k in range(windows):
+        start = int(k * step)
+        piece = folded[start:start + width]
+        if start > 0 and folded[start - 1] != " ":
+            piece = piece.partition(" ")[2]          # starts mid-word: drop the partial word
+        if start + width < len(folded) and folded[start + width] != " ":
+            piece = piece.rpartition(" ")[0]         # ends mid-word: likewise
+        pieces.append(piece)
+    return " ".join(p for p in pieces if p)
 
 
 def langid_verdict(pred: Prediction, allowed: tuple[str, ...] | None, min_score: float) -> Verdict:

@@ -63,7 +63,8 @@ def strip_site_notices(text: str) -> str:
     lines = text.split("\n")
     idx = [i for i, line in enumerate(lines) if line.strip()]
     drop = {i for i in idx[:_EDGE_LINES] + idx[-_EDGE_LINES:] if _SITE_NOTICE.search(lines[i])}
-    drop |= {i for i in idx if _NOTICE_PHRASE.search(lines[i])}
+    # One search over the whole text, not one per line: line numbers are only worked out for the few hits.
+    drop |= {text.count("\n", 0, m.start()) for m in _NOTICE_PHRASE.finditer(text)}
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 

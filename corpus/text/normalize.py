@@ -11,17 +11,11 @@ REPLACEMENT_CHAR = "\ufffd"
 # C0/C1 controls except tab and newline (CR is folded into newline first), plus zero-width and bidi controls
 # that only hide text; the BOM anywhere in the text is dropped.
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
-_INLINE_SPACE_RE = re.compile(r"[^\S\n]+")   # any whitespace but newline (incl. NBSP, tabs, ideographic space)
+# Whitespace but newline (incl. NBSP, tabs, ideographic space): at a line's end it goes (a blank line becomes
+# empty); after a visible character it collapses to one space; at a line's start it stays (verse, code).
+_TRAILING_SPACE_RE = re.compile(r"[^\S\n]+$", re.MULTILINE)
+_INNER_SPACE_RE = re.compile(r"(?<=\S)[^\S\n]+")
 _BLANK_RUN_RE = re.compile(r"\n{4,}")        # more than two blank lines
-
-
-def _tidy_line(line: str) -> str:
-    """Collapse inner whitespace runs and drop trailing spaces; leading indentation is kept (verse, code)."""
-    stripped = line.lstrip()
-    if not stripped:
-        return ""
-    indent = line[: len(line) - len(stripped)]
-    return indent + _INLINE_SPACE_RE.sub(" ", stripped).rstrip()
 
 
 @dataclass(frozen=True)
@@ -40,6 +34,6 @@ def normalize_text(text: str) -> Normalized:
         text = text.replace(REPLACEMENT_CHAR, "")
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL_RE.sub("", text)
-    text = "\n".join(_tidy_line(line) for line in text.split("\n"))
+    text = _INNER_SPACE_RE.sub(" ", _TRAILING_SPACE_RE.sub("", text))
     text = _BLANK_RUN_RE.sub("\n\n\n", text).strip("\n")
     return Normalized(text=text, invalid_chars=invalid, invalid_fraction=fraction)

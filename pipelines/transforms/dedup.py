@@ -1,26 +1,38 @@
-"""Stage 7 in Beam: exact dedup. Only (key, priority, id) tuples are grouped; text meets its decision in a join
-by id, where every group holds one document and one decision."""
+"""Stage 7 in Beam: exact dedup. Only (digest, order key, count) summaries are combined, never text; documents
+meet their group's summary through a side input that holds duplicated digests only (memory grows with the number
+of duplicated texts, not with their bytes, and no shuffle carries a document)."""
 
 from __future__ import annotations
 
 import apache_beam as beam
 
-from corpus.dedup.exact import exact_key, resolve_exact_group
+from corpus.dedup.exact import exact_decision, exact_key, merge_summaries, summarize
 from corpus.document import Rejection
 from corpus.stages import STAGE_EXACT_DEDUP
 
 
-def _apply_decision(element):
-    doc_id, grouped = element
-    docs, decisions = list(grouped["doc"]), list(grouped["decision"])
-    for doc in docs:
-        duplicate_of, size = decisions[0] if decisions else (None, 1)
-        if duplicate_of is None:
-            doc.cluster_size = size
-            yield doc
-        else:
-            yield beam.pvalue.TaggedOutput("rejected", Rejection.of(doc, STAGE_EXACT_DEDUP, "duplicate",
-                                                                    duplicate_of=duplicate_of))
+class _MergeSummaries(beam.CombineFn):
+    def create_accumulator(self):
+        return None, 0
+
+    def add_input(self, acc, summary):
+        return merge_summaries([acc, summary]) if acc[1] else summary
+
+    def merge_accumulators(self, accs):
+        return merge_summaries(a for a in accs if a[1])
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _apply_decision(doc, duplicated):
+    duplicate_of, size = exact_decision(doc.id, duplicated.get(exact_key(doc.text)))
+    if duplicate_of is None:
+        doc.cluster_size = size
+        yield doc
+    else:
+        yield beam.pvalue.TaggedOutput("rejected", Rejection.of(doc, STAGE_EXACT_DEDUP, "duplicate",
+                                                                duplicate_of=duplicate_of))
 
 
 class ExactDedup(beam.PTransform):
@@ -32,15 +44,11 @@ class ExactDedup(beam.PTransform):
 
     def expand(self, docs):
         priorities = self._priorities
-        members = docs | "KeyByText" >> beam.Map(
-            lambda d: (exact_key(d.text), (priorities.get(d.source, 0), d.id)))
-        decisions = (members
-                     | "GroupIdenticalTexts" >> beam.GroupByKey()
-                     | "ChooseSurvivors" >> beam.FlatMap(lambda kv: resolve_exact_group(kv[1])))
-        by_id = decisions | "DecisionById" >> beam.Map(lambda d: (d[0], (d[1], d[2])))
-        docs_by_id = docs | "DocById" >> beam.Map(lambda d: (d.id, d))
-        results = ({"doc": docs_by_id, "decision": by_id}
-                   | "JoinDecisions" >> beam.CoGroupByKey()
-                   | "ApplyDecisions" >> beam.FlatMap(_apply_decision).with_outputs("rejected", main="kept"))
+        duplicated = (docs
+                      | "KeyByText" >> beam.Map(
+                          lambda d: (exact_key(d.text), summarize(priorities.get(d.source, 0), d.id)))
+                      | "SummarizeGroups" >> beam.CombinePerKey(_MergeSummaries())
+                      | "DuplicatedOnly" >> beam.Filter(lambda kv: kv[1][1] > 1))
+        results = docs | "ApplyDecisions" >> beam.FlatMap(
+            _apply_decision, beam.pvalue.AsDict(duplicated)).with_outputs("rejected", main="kept")
         return results.kept, results.rejected
-

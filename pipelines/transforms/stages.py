@@ -41,7 +41,8 @@ class ApplyStage(beam.DoFn):
         identifier = None
         if self._stage == STAGE_LANGID:
             # Loaded once per worker, from local disk (never downloaded).
-            identifier = LanguageIdentifier(resolve_model_path(self._config.langid.model, self._ftlang_cache))
+            identifier = LanguageIdentifier(resolve_model_path(self._config.langid.model, self._ftlang_cache),
+                                            self._config.langid.sample_chars)
         content = self._config.content
         rules = DocumentRules(self._config, identifier, blocklist=_read_list(content.domain_blocklist),
                               flagged_words=_read_list(content.flagged_words))
