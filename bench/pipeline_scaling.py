@@ -5,7 +5,9 @@ Usage: python bench/pipeline_scaling.py [../shared/data] [--sizes 1 2 4] [beam a
 
 Input: the WARC, WET and Wikipedia files and the books of ../shared/data, copied k times under distinct names (so
 the copies are read, filtered and deduplicated like new files: exact dedup removes them, which is part of the work).
-Each size runs `corpus run` in a fresh process; peak RSS is that process's (children included for multi-processing).
+Each size runs `corpus run` in a fresh process. Peak RSS is the peak of the summed RSS of that process and all its
+descendants (Beam's multi-processing workers included), sampled from /proc every 0.1 s; where /proc is missing,
+the largest single process's peak (getrusage) stands in.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,6 +41,38 @@ def build_input(data: Path, root: Path, copies: int) -> int:
     return size
 
 
+def _tree_rss(pid: int) -> int:
+    """Summed RSS in bytes of `pid` and its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack += children.get(p, [])
+    return total
+
+
+class PeakTreeRss(threading.Thread):
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+
+    def run(self):
+        while not self.done.wait(0.1):
+            self.peak = max(self.peak, _tree_rss(self.pid))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("data", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -51,20 +86,26 @@ def main() -> None:
                               for n, k, _ in KINDS],
                   "output": {"keep_rejects": True}}
         (root / "config.yaml").write_text(json.dumps(config))
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "corpus.cli", "run", "--config", str(root / "config.yaml"),
-                               "--out", str(root / "out"), *beam_args], capture_output=True, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "corpus.cli", "run", "--config", str(root / "config.yaml"),
+                                 "--out", str(root / "out"), *beam_args], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        sampler = PeakTreeRss(proc.pid)
+        if os.path.isdir("/proc"):
+            sampler.start()
+        _, stderr = proc.communicate()
         seconds = time.perf_counter() - started
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        sampler.done.set()
+        # ru_maxrss is in KiB on Linux: the largest single process, when /proc could not be sampled.
+        peak = sampler.peak or resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         if proc.returncode != 0:
-            print(proc.stderr[-2000:])
+            print(stderr[-2000:])
             raise SystemExit(f"run at {copies}x failed")
         stats = json.loads((root / "out" / "stats.json").read_text())
         docs_in = sum(rows[0]["docs_in"] for rows in stats["funnel"].values())
         print(f"{copies}x: {size / 1e6:.1f} MB in ({docs_in} documents), {seconds:.1f} s wall, "
               f"{size / 1e6 / seconds:.2f} MB/s = {size / 1e6 / seconds / cores:.2f} MB/s per core ({cores} cores), "
-              f"peak RSS {max(rss, before) / 1024:.0f} MB = {max(rss, before) * 1024 / size:.1f}x input bytes")
+              f"peak RSS {peak / 2**20:.0f} MB = {peak / size:.1f}x input bytes")
         shutil.rmtree(root)
 
 
