@@ -1,7 +1,7 @@
 """Stage 8 in Beam: MinHash LSH near-dedup, and stage 9 (decontamination) on the same machinery.
 
-Every shuffle carries ids, order keys, band keys and signatures; text meets its decision only in the final join by
-id. The graph, top to bottom:
+Every shuffle carries ids, order keys, band keys and signatures, never text: documents meet their decisions through
+a side input of ids. The graph, top to bottom:
 
   Signatures      doc -> band records ((band, digest), member) and (id, signature bytes)
   Buckets         CombinePerKey with a bounded accumulator (a count and the best few members), never the whole list
@@ -12,7 +12,7 @@ id. The graph, top to bottom:
   Components      `component_rounds` rounds of min-label propagation over the edges (each a join + CombinePerKey)
   Resolve         one group per component (ids and edges only): greedy survivor choice in priority order
   Guard           an edge whose ends never met in one component (too few rounds) keeps only its better end
-  Apply           decisions joined to documents by id
+  Apply           documents meet their decisions through a side input (ids of documents in verified pairs)
 """
 
 from __future__ import annotations
@@ -362,22 +362,20 @@ class FindNearDuplicates(beam.PTransform):
         return decisions, stats
 
 
-def _apply(element, stage: str, reason: str):
-    _, grouped = element
-    decisions = list(grouped["decision"])
-    for doc in grouped["doc"]:
-        if not decisions:
-            yield doc
-        elif decisions[0][0] == "keep":
-            doc.cluster_size = decisions[0][1]
-            yield doc
-        else:
-            yield beam.pvalue.TaggedOutput("rejected", Rejection.of(doc, stage, reason,
-                                                                    duplicate_of=decisions[0][1]))
+def _apply(doc, decisions, stage: str, reason: str):
+    decision = decisions.get(doc.id)
+    if decision is None:
+        yield doc
+    elif decision[0] == "keep":
+        doc.cluster_size = decision[1]
+        yield doc
+    else:
+        yield beam.pvalue.TaggedOutput("rejected", Rejection.of(doc, stage, reason, duplicate_of=decision[1]))
 
 
 class ApplyDecisions(beam.PTransform):
-    """Join (id, decision) to documents by id: kept documents (with cluster size) and rejections."""
+    """Documents meet their decisions (one per id, only for documents in a verified pair) through a side input:
+    kept documents (with cluster size) and rejections. No shuffle carries text; the side input holds ids only."""
 
     def __init__(self, stage: str, reason: str):
         super().__init__()
@@ -386,10 +384,11 @@ class ApplyDecisions(beam.PTransform):
 
     def expand(self, pcolls):
         docs, decisions = pcolls
-        results = ({"doc": docs | "DocById" >> beam.Map(lambda d: (d.id, d)), "decision": decisions}
-                   | "JoinDecisions" >> beam.CoGroupByKey()
-                   | "Apply" >> beam.FlatMap(_apply, self._stage, self._reason).with_outputs("rejected",
-                                                                                             main="kept"))
+        # A collection of its own for the main input: the FnApiRunner would otherwise fuse this step with the
+        # exact check's steps that read `docs` too, and a stage cannot wait for a side input its own output feeds.
+        own = docs | "OwnInput" >> beam.Map(lambda d: d)
+        results = own | "Apply" >> beam.FlatMap(_apply, beam.pvalue.AsDict(decisions), self._stage,
+                                                 self._reason).with_outputs("rejected", main="kept")
         return results.kept, results.rejected
 
 
