@@ -43,9 +43,11 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
                 lines.append(f"| {source} | {r['stage']} | {r['docs_in']:,} | {r['docs_out']:,} | "
                              f"{'; '.join(x for x in (reasons, added) if x)} |")
     lines += ["", "## Rules and thresholds", "",
-              f"Language ID: fastText lid.176, default minimum score {config.langid.min_lang_score}. "
+              f"Language ID: fastText lid.176, default minimum score {config.langid.min_lang_score}"
+              + (f", documents over {config.langid.sample_chars:,} characters identified from ten evenly spaced "
+                 "windows" if config.langid.sample_chars else ", on whole texts") + ". "
               "Quality and repetition thresholds per language (Gopher, Rae et al. 2021, App. A; `ru` from "
-              "FineWeb-2):", ""]
+              "FineWeb-2; `max_boilerplate_word_fraction` from RefinedWeb, Penedo et al. 2023, App. G.2):", ""]
     langs = sorted({lang for src in config.sources for lang in (src.languages or ())} | set(config.languages))
     for lang in langs or ["default"]:
         rules = language_rules(None if lang == "default" else lang, config.languages.get(lang),
