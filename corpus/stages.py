@@ -37,6 +37,27 @@ FUNNEL_STAGES = (STAGE_READ, STAGE_NORMALIZE, STAGE_LANGID, STAGE_QUALITY, STAGE
                  STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP, STAGE_DECONTAMINATE, STAGE_TOKENIZE, STAGE_MIX)
 
 
+# The last text whose words were counted, with its words: one (text, words) tuple, swapped whole.
+_LAST_WORDS: tuple[str | None, list[str]] = (None, [])
+
+
+def words_of(text: str) -> list[str]:
+    """`words(text)`, remembered for the next call with the very same string.
+
+    Quality, repetition and content all count words. Beam gives each stage its own DoFn (and its own
+    DocumentRules), but in a fused stage one document passes through them back to back as the same `str` object,
+    so a process-wide identity check (never equality) saves two of three passes. The tuple is read and replaced
+    whole, so threads cannot pair one text with another's words.
+    """
+    global _LAST_WORDS
+    last = _LAST_WORDS
+    if last[0] is text:
+        return last[1]
+    result = words(text)
+    _LAST_WORDS = (text, result)
+    return result
+
+
 def _reject(doc: Document, stage: str, verdict: Verdict) -> Rejection:
     return Rejection.of(doc, stage, verdict.reason or "rejected", verdict.value, verdict.threshold)
 
@@ -53,17 +74,6 @@ class DocumentRules:
         self.blocklist = blocklist
         self.flagged = flagged_words
         self._sources = {s.name: s for s in config.sources}
-        self._last_words: tuple[str | None, list[str]] = (None, [])
-
-    def words_of(self, text: str) -> list[str]:
-        """Words of `text`, remembered for the next call with the very same string.
-
-        Quality, repetition and content all count words; in a fused Beam stage one document passes through them
-        back to back as the same `str` object, so an identity check (never equality) saves two of three passes.
-        """
-        if self._last_words[0] is not text:
-            self._last_words = (text, words(text))
-        return self._last_words[1]
 
     @lru_cache(maxsize=256)
     def rules_for(self, lang: str | None) -> LanguageRules:
@@ -91,7 +101,7 @@ class DocumentRules:
     # -- stage 4
     def quality(self, doc: Document) -> Document | Rejection:
         rules = self.rules_for(doc.lang)
-        signals = quality_signals(doc.text, rules, self.words_of(doc.text))
+        signals = quality_signals(doc.text, rules, words_of(doc.text))
         doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
         if not self._sources[doc.source].apply_quality:
             return doc
@@ -102,7 +112,7 @@ class DocumentRules:
     def repetition(self, doc: Document) -> Document | Rejection:
         if not self._sources[doc.source].apply_repetition:
             return doc   # signals are costly on whole books; only measured where the rules apply
-        signals = repetition_signals(doc.text, self.words_of(doc.text))
+        signals = repetition_signals(doc.text, words_of(doc.text))
         doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
         verdict = repetition_verdict(signals, self.rules_for(doc.lang))
         return doc if verdict.keep else _reject(doc, STAGE_REPETITION, verdict)
@@ -113,7 +123,7 @@ class DocumentRules:
         if not verdict.keep:
             return _reject(doc, STAGE_CONTENT, verdict)
         if self.flagged:
-            fraction = flagged_word_fraction(self.words_of(doc.text), self.flagged)
+            fraction = flagged_word_fraction(words_of(doc.text), self.flagged)
             doc = dataclasses.replace(doc, signals={**doc.signals, "flagged_word_fraction": fraction})
             verdict = flagged_words_verdict(fraction, self.config.content.max_flagged_word_fraction)
             if not verdict.keep:
