@@ -215,3 +215,42 @@ def test_hot_bucket_pairs_every_member_with_its_heads(tmp_path):
     assert len(near) == 39 and {r["duplicate_of"] for r in near} == {"web/pages.jsonl#p00"}
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["dedup"]["near"]["hot_buckets"] >= 1 and stats["dedup"]["near"]["hot_bucket_members"] > 4
+
+
+def chain_of(length: int) -> list[str]:
+    """Documents where each is a near-duplicate (J 0.85) of the next and no further (J 0.73 two steps away)."""
+    words = " ".join(EN).split(" ")
+    chain = [" ".join(words[:340])]
+    for k in range(length - 1):
+        chain.append(edit(chain[-1], [15 + 60 * k, 45 + 60 * k]))
+    return chain
+
+
+@pytest.mark.parametrize("rounds", [1, 8])
+def test_long_chain_with_enough_rounds_and_without(tmp_path, rounds):
+    """Six documents in a chain: 8 rounds resolve it as one component (every other one kept, each removed one
+    naming a kept neighbour). One round leaves edges across unconverged labels: the guard still never keeps both
+    ends of a verified pair and says how many edges it settled, but a removed document may then name a neighbour
+    the guard removed too (the README says so: raise `component_rounds` above the longest chain)."""
+    chain = chain_of(6)
+    assert all(jaccard(a, b) >= 0.8 for a, b in zip(chain, chain[1:]))
+    assert all(jaccard(a, b) < 0.75 for a, b in zip(chain, chain[2:]))
+    write_jsonl(tmp_path / "web.jsonl", [{"id": f"d{i}", "text": t} for i, t in enumerate(chain)])
+    cfg = config_from_dict({"sources": [{"name": "web", "kind": "jsonl", "paths": ["web.jsonl"], "id_field": "id"}],
+                            "dedup": {"minhash": {"component_rounds": rounds}}, "mix": {"enabled": False}},
+                           base_dir=str(tmp_path))
+    out = tmp_path / "out"
+    run_corpus(cfg, str(out))
+    kept = {r["id"].split("#")[-1] for r in read(out, "shards")}
+    rejects = {r["id"].split("#")[-1]: r for r in read(out, "rejects")}
+    assert kept | set(rejects) == {f"d{i}" for i in range(6)}
+    for i in range(5):   # no two survivors are a verified pair
+        assert not {f"d{i}", f"d{i + 1}"} <= kept
+    for r in rejects.values():   # every removed document names a neighbour it was verified against
+        assert abs(int(r["id"].split("#d")[-1]) - int(r["duplicate_of"].split("#d")[-1])) == 1
+    near = json.loads((out / "stats.json").read_text())["dedup"]["near"]
+    if rounds == 8:
+        assert kept == {"d0", "d2", "d4"} and near["unconverged_edges"] == 0
+        assert all(r["duplicate_of"].split("#")[-1] in kept for r in rejects.values())
+    else:
+        assert near["unconverged_edges"] > 0

@@ -9,7 +9,8 @@ a side input of ids. The graph, top to bottom:
                   side input, and every record of that bucket pairs with its heads as it streams past; distinct
   Verify          two joins by id bring both signatures to a pair; the estimated Jaccard decides it, except within
                   `exact_check_sigmas` of the threshold, where the exact shingle Jaccard does
-  Components      `component_rounds` rounds of min-label propagation over the edges (each a join + CombinePerKey)
+  Components      `component_rounds` rounds of min-label propagation over the edges (each one shuffle: a node's
+                  state, its label and neighbour ids, and the labels its neighbours send)
   Resolve         one group per component (ids and edges only): greedy survivor choice in priority order
   Guard           an edge whose ends never met in one component (too few rounds) keeps only its better end
   Apply           documents meet their decisions through a side input (ids of documents in verified pairs)
@@ -213,18 +214,43 @@ class VerifyPairs(beam.PTransform):
         return verified, uncertain
 
 
-def _neighbours(edge):
+def _ends(edge):
     a, b = edge
-    yield a[0][1], b
-    yield b[0][1], a
+    yield a[0][1], a
+    yield b[0][1], b
 
 
-def _propagate(element):
-    doc_id, grouped = element
-    label = min(grouped["label"])
-    yield doc_id, label
-    for neighbour in grouped["adj"]:
-        yield neighbour[0][1], label
+def _half_edges(edge):
+    """Each end of an edge: (its id, (its order key, the other end's id))."""
+    a, b = edge
+    yield a[0][1], (a[0], b[0][1])
+    yield b[0][1], (b[0], a[0][1])
+
+
+def _initial_state(element):
+    """(id, half edges) -> (id, (label: its own order key, neighbour ids))."""
+    doc_id, halves = element
+    halves = list(halves)
+    return doc_id, (halves[0][0], [n for _, n in halves])
+
+
+def _send_label(state):
+    """One round of min-label propagation: a node keeps its state and tells every neighbour its label."""
+    doc_id, (label, neighbours) = state
+    yield doc_id, (label, neighbours)
+    for neighbour in neighbours:
+        yield neighbour, (label, None)
+
+
+def _receive_labels(element):
+    doc_id, values = element
+    label, neighbours = None, []
+    for other, ns in values:
+        if label is None or other < label:
+            label = other
+        if ns is not None:
+            neighbours = ns
+    return doc_id, (label, neighbours)
 
 
 def _label_edge_first(element):
@@ -314,16 +340,20 @@ class FindNearDuplicates(beam.PTransform):
                  | "AllEdges" >> beam.Flatten()
                  | "DistinctEdges" >> beam.Distinct())
 
-        adjacency = edges | "Adjacency" >> beam.FlatMap(_neighbours)
-        members = (adjacency
-                   | "Members" >> beam.Map(lambda kv: (kv[1][0][1], kv[1]))
+        members = (edges
+                   | "Members" >> beam.FlatMap(_ends)
                    | "DistinctMembers" >> beam.Distinct())
-        labels = members | "InitialLabels" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
+        # Each node carries its neighbour ids from round to round, so a round is one shuffle (ids and order keys).
+        states = (edges
+                  | "HalfEdges" >> beam.FlatMap(_half_edges)
+                  | "NeighbourLists" >> beam.GroupByKey()
+                  | "InitialLabels" >> beam.Map(_initial_state))
         for i in range(mh.component_rounds):
-            labels = ({"label": labels, "adj": adjacency}
-                      | f"Round{i + 1}Join" >> beam.CoGroupByKey()
-                      | f"Round{i + 1}Send" >> beam.FlatMap(_propagate)
-                      | f"Round{i + 1}Min" >> beam.CombinePerKey(min))
+            states = (states
+                      | f"Round{i + 1}Send" >> beam.FlatMap(_send_label)
+                      | f"Round{i + 1}Group" >> beam.GroupByKey()
+                      | f"Round{i + 1}Min" >> beam.Map(_receive_labels))
+        labels = states | "Labels" >> beam.Map(lambda kv: (kv[0], kv[1][0]))
         first = ({"label": labels, "edge": edges | "EdgeByFirst" >> beam.Map(lambda e: (e[0][0][1], e))}
                  | "LabelEdgesFirst" >> beam.CoGroupByKey()
                  | "AttachFirstLabel" >> beam.FlatMap(_label_edge_first))
