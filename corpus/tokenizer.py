@@ -65,6 +65,12 @@ class Tokenizer:
         self.vocab_size = self._sp.get_piece_size()
         self.eos_id = self._sp.eos_id()
         self.dtype = token_dtype(self.vocab_size)
+        # Whether no token can cross a newline: "\n" is a piece and no other piece contains one (true of every
+        # model `train_tokenizer` makes, where it is a user symbol). Then text cut after a newline encodes as its
+        # pieces' tokens joined; a model brought from elsewhere may not promise that.
+        newline = self._sp.piece_to_id("\n")
+        self.cuts_after_newline = newline != self._sp.unk_id() and self._sp.id_to_piece(newline) == "\n" and not any(
+            "\n" in self._sp.id_to_piece(i) for i in range(self.vocab_size) if i != newline)
 
     def __getstate__(self):
         return {"model": self.model}
@@ -91,8 +97,8 @@ def encode_parts(text: str, tokenizer: Tokenizer, max_tokens: int | None) -> lis
     10: `ID#k` parts), each with exactly `tokenizer.encode(part)`. Parts concatenate back to the text exactly; a
     single paragraph longer than the limit is cut at line breaks, then at spaces.
 
-    Every piece is encoded once. A "\\n" is a user-defined symbol of our tokenizers, so no token crosses it and the
-    tokens of text cut after a newline are the tokens of its pieces, joined (tests check this against encode).
+    Every piece is encoded once: where no token can cross a newline (`Tokenizer.cuts_after_newline`), the tokens
+    of text cut after a newline are its pieces' tokens joined (tests check this against encode).
     """
     # A token covers at least one UTF-8 byte (byte fallback: exactly one), and a character is at most four.
     if max_tokens is None or 4 * len(text) <= max_tokens:
@@ -105,7 +111,7 @@ def encode_parts(text: str, tokenizer: Tokenizer, max_tokens: int | None) -> lis
     def close():
         part = "".join(u for u, _ in current)
         # Joined tokens are exact only where every cut inside the part follows a newline.
-        exact = all(u.endswith("\n") for u, _ in current[:-1])
+        exact = tokenizer.cuts_after_newline and all(u.endswith("\n") for u, _ in current[:-1])
         parts.append((part, np.concatenate([t for _, t in current]) if exact else tokenizer.encode(part)))
 
     for unit, tokens in units:
@@ -117,11 +123,6 @@ def encode_parts(text: str, tokenizer: Tokenizer, max_tokens: int | None) -> lis
     if current:
         close()
     return parts
-
-
-def split_by_tokens(text: str, tokenizer: Tokenizer, max_tokens: int) -> list[str]:
-    """The texts of `encode_parts`."""
-    return [part for part, _ in encode_parts(text, tokenizer, max_tokens)]
 
 
 def _units(text: str, tokenizer: Tokenizer, max_tokens: int) -> Iterator[tuple[str, np.ndarray]]:

@@ -22,6 +22,14 @@ def test_survivor_is_highest_priority_then_smallest_id_in_any_merge_order():
     assert exact_decision("lonely", None) == (None, 1)
 
 
+def test_empty_accumulators_merge_in_any_position():
+    from corpus.dedup.exact import EMPTY_SUMMARY
+    one = summarize(2, "web/x")
+    assert merge_summaries([EMPTY_SUMMARY, one, EMPTY_SUMMARY]) == ((-2, "web/x"), 1)
+    assert merge_summaries([one, EMPTY_SUMMARY, summarize(5, "wiki/y")]) == ((-5, "wiki/y"), 2)
+    assert merge_summaries([EMPTY_SUMMARY, EMPTY_SUMMARY]) == EMPTY_SUMMARY
+
+
 def test_keys_equal_only_for_equal_texts():
     assert exact_key("Привет, мир") == exact_key("Привет, мир")
     assert exact_key("Привет, мир") != exact_key("Привет, мир ")

@@ -11,7 +11,7 @@ import pytest
 
 from corpus.sample.generate import DE, EN, RU
 from corpus.shards import doc_schema
-from corpus.tokenizer import Tokenizer, encode_parts, split_by_tokens, token_dtype, train_tokenizer
+from corpus.tokenizer import Tokenizer, encode_parts, token_dtype, train_tokenizer
 
 TRAINING = EN + RU + DE + ["Итого: № 5, № 12 и так далее…", "Page 3 of 10… see № 7."] * 3
 
@@ -67,7 +67,7 @@ def test_token_dtype_follows_the_vocabulary():
 
 def test_long_document_splits_at_paragraphs_and_rejoins_exactly(tokenizer):
     text = "\n\n".join(EN * 3)
-    parts = split_by_tokens(text, tokenizer, 200)
+    parts = [part for part, _ in encode_parts(text, tokenizer, 200)]
     assert len(parts) > 3
     assert "".join(parts) == text
     assert all(tokenizer.count(p) <= 200 for p in parts)
@@ -85,9 +85,20 @@ def test_each_part_carries_exactly_its_own_encoding(tokenizer, limit):
         assert tokens.tolist() == tokenizer.encode(part).tolist()
 
 
+def test_our_models_cut_after_newlines_and_other_models_encode_each_part(tokenizer):
+    assert tokenizer.cuts_after_newline   # "\n" is a user symbol of every model train_tokenizer makes
+    other = Tokenizer(tokenizer.model)
+    other.cuts_after_newline = False      # as for a model brought from elsewhere
+    text = "\n\n".join(EN * 2)
+    parts = encode_parts(text, other, 200)
+    assert len(parts) > 1 and "".join(p for p, _ in parts) == text
+    for part, tokens in parts:
+        assert tokens.tolist() == other.encode(part).tolist()
+
+
 def test_a_paragraph_longer_than_the_limit_is_cut_at_spaces(tokenizer):
     text = " ".join(EN)   # one long paragraph
-    parts = split_by_tokens(text, tokenizer, 100)
+    parts = [part for part, _ in encode_parts(text, tokenizer, 100)]
     assert "".join(parts) == text and len(parts) > 2
 
 

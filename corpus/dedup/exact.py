@@ -18,17 +18,21 @@ def survivor_order(priority: int, doc_id: str) -> tuple[int, str]:
 
 # A group of identical texts, folded into one small value whatever its size (a combiner in Beam): the survivor's
 # order key and the member count. Groups of one member need no decision at all.
-GroupSummary = tuple[tuple[int, str], int]
+GroupSummary = tuple[tuple[int, str] | None, int]
 
 
 def summarize(priority: int, doc_id: str) -> GroupSummary:
     return survivor_order(priority, doc_id), 1
 
 
+EMPTY_SUMMARY: GroupSummary = (None, 0)   # no member yet (a combiner's fresh accumulator)
+
+
 def merge_summaries(summaries: Iterable[GroupSummary]) -> GroupSummary:
     best, total = None, 0
     for order, count in summaries:
-        best = order if best is None or order < best else best
+        if count and (best is None or order < best):
+            best = order
         total += count
     return best, total
 

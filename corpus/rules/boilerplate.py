@@ -29,7 +29,7 @@ _NUMERIC_LINE = r"^(?=[^\n]*\d)[\d\W_]+$"
 class BoilerplatePatterns:
     """One compiled regex for a language: a line matching it (and short enough) is boilerplate."""
 
-    regex: re.Pattern[str] | None
+    regex: re.Pattern[str]
 
     @classmethod
     def build(cls, start: Iterable[str] = (), end: Iterable[str] = (), anywhere: Iterable[str] = (),
@@ -62,8 +62,7 @@ class BoilerplatePatterns:
 def boilerplate_line_words(line: str, patterns: BoilerplatePatterns) -> int:
     """The line's word count if it is boilerplate, else 0."""
     # The word bound first: it reads at most 11 words, where the patterns would scan a whole paragraph.
-    if patterns.regex is None or not has_at_most_words(line, MAX_LINE_WORDS) \
-            or patterns.regex.search(line) is None:
+    if not has_at_most_words(line, MAX_LINE_WORDS) or patterns.regex.search(line) is None:
         return 0
     return len(words(line))
 

@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from corpus.dedup.exact import exact_decision, exact_key, merge_summaries, summarize
+from corpus.dedup.exact import EMPTY_SUMMARY, exact_decision, exact_key, merge_summaries, summarize
 from corpus.document import Rejection
 from corpus.stages import STAGE_EXACT_DEDUP
 
 
 class _MergeSummaries(beam.CombineFn):
     def create_accumulator(self):
-        return None, 0
+        return EMPTY_SUMMARY
 
     def add_input(self, acc, summary):
-        return merge_summaries([acc, summary]) if acc[1] else summary
+        return merge_summaries([acc, summary])
 
     def merge_accumulators(self, accs):
-        return merge_summaries(a for a in accs if a[1])
+        return merge_summaries(accs)
 
     def extract_output(self, acc):
         return acc
