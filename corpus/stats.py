@@ -7,6 +7,7 @@ The pipeline counts in-graph (so counts are exact and runner-independent) as rec
   ("dedup", "output", "cluster_size", str(size))     written survivors of a duplicate cluster, by size (>= 2)
   ("dedup", "near", name, "")                         near-dedup machinery: candidate_pairs, verified_pairs,
                                                      unconverged_edges; hot_buckets (buckets, their members)
+  ("dedup", "largest", survivor id, source)          the largest clusters' survivors: (cluster size, 0)
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> di
                              "largest_cluster": 0}
     near: dict[str, Any] = {"candidate_pairs": 0, "exact_checked_pairs": 0, "verified_pairs": 0, "hot_buckets": 0,
                             "hot_bucket_members": 0, "unconverged_edges": 0, **(near_params or {})}
+    largest: list[dict[str, Any]] = []
     for (table, a, b, key), (docs, extra) in counts.items():
         if table == "funnel" and b == STAGE_EXACT_DEDUP:
             dedup["exact_removed"] += docs if key not in ("in", "out") else 0
@@ -99,10 +101,15 @@ def build_dedup(counts: Counts, near_params: dict[str, Any] | None = None) -> di
             dedup.setdefault("cluster_sizes", {})[key] = dedup.get("cluster_sizes", {}).get(key, 0) + docs
             dedup["clusters"] += docs
             dedup["largest_cluster"] = max(dedup["largest_cluster"], int(key))
+        elif table == "dedup" and a == "largest":
+            largest.append({"size": docs, "survivor": b, "source": key})
         elif table == "dedup" and a == "near":
             near[b] += docs
             if b == "hot_buckets":
                 near["hot_bucket_members"] += extra
+    # Same survivors as `clusters` and `largest_cluster` (after dedup, before the mix), so the list's first
+    # entry is the largest cluster, whether or not the mix wrote its survivor.
+    dedup["largest_clusters"] = sorted(largest, key=lambda c: (-c["size"], c["survivor"]))
     dedup["near"] = near
     return dedup
 
@@ -179,6 +186,13 @@ def _summary(values: list[int]) -> dict[str, float]:
 
 
 _REPEAT = re.compile(r"@\d+$")
+
+
+def is_repeat(unit_id: str) -> bool:
+    """A copy the mix wrote for a second or later epoch (`ID@2`, `ID@3`, ...; `corpus.mix.copy_id`)."""
+    return bool(_REPEAT.search(unit_id))
+
+
 LENGTH_BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)
 
 
@@ -191,27 +205,24 @@ def length_histogram(values: list[int]) -> dict[str, int]:
     return hist
 
 
-def shard_statistics(rows: Iterable[dict[str, Any]], top_clusters: int = 10) -> dict[str, Any]:
-    """Length summaries per source and language, token-length histograms and the largest duplicate clusters, from
-    the written shards' (source, lang, n_bytes, n_tokens, cluster_size, id) columns."""
+def shard_statistics(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Length summaries and token-length histograms per source and language, from the written shards' (id,
+    source, lang, n_bytes, n_tokens) columns, counting each unit once (repeats of later epochs left out)."""
     by_source: dict[str, dict[str, list[int]]] = {}
     by_lang: dict[str, dict[str, list[int]]] = {}
-    clusters: list[tuple[int, str, str]] = []
     for row in rows:
+        if is_repeat(row["id"]):
+            continue
         for table, key in ((by_source, row["source"]), (by_lang, row.get("lang") or "und")):
             entry = table.setdefault(key, {"bytes": [], "tokens": []})
             entry["bytes"].append(row["n_bytes"])
             entry["tokens"].append(row.get("n_tokens") or 0)
-        if row.get("cluster_size", 1) > 1 and not _REPEAT.search(row["id"]):   # one entry per survivor, not per epoch
-            clusters.append((row["cluster_size"], row["id"], row["source"]))
 
     def describe(table):
         return {k: {"bytes": _summary(v["bytes"]), "tokens": _summary(v["tokens"]),
                     "token_histogram": length_histogram(v["tokens"])} for k, v in sorted(table.items())}
 
-    clusters.sort(key=lambda c: (-c[0], c[1]))
-    return {"sources": describe(by_source), "languages": describe(by_lang),
-            "largest_clusters": [{"size": s, "survivor": i, "source": src} for s, i, src in clusters[:top_clusters]]}
+    return {"sources": describe(by_source), "languages": describe(by_lang)}
 
 
 def removal_rates(funnel: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:

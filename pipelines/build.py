@@ -27,6 +27,7 @@ COUNTS_FILE = "counts.jsonl"
 SHARDS_INDEX = "shards.jsonl"
 REJECTS_INDEX = "rejects.jsonl"
 TOKENIZER_INFO = "tokenizer.json"
+LARGEST_CLUSTERS = 10   # survivors listed by name in stats.json `dedup.largest_clusters`
 
 
 def _output_count(doc: Document):
@@ -105,11 +106,17 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
     rejected.append(dups)
     docs = kept
 
-    # Survivors of duplicate clusters, counted once each (before parts and repeated epochs exist).
-    counts.append(docs
-                  | "Clusters" >> beam.Filter(lambda d: d.cluster_size > 1)
-                  | "CountClusters" >> beam.Map(lambda d: (("dedup", "output", "cluster_size", str(d.cluster_size)),
-                                                           (1, 0))))
+    # Survivors of duplicate clusters, counted once each (before parts and repeated epochs exist), and the largest
+    # few by name from the same survivors, so `largest_clusters` agrees with `largest_cluster`.
+    survivors = docs | "Clusters" >> beam.Filter(lambda d: d.cluster_size > 1)
+    counts += [survivors
+               | "CountClusters" >> beam.Map(lambda d: (("dedup", "output", "cluster_size", str(d.cluster_size)),
+                                                        (1, 0))),
+               survivors
+               | "ClusterOrder" >> beam.Map(lambda d: (-d.cluster_size, d.id, d.source))
+               | "LargestClusters" >> beam.combiners.Top.Smallest(LARGEST_CLUSTERS)
+               | "CountLargestClusters" >> beam.FlatMap(
+                   lambda top: [(("dedup", "largest", doc_id, source), (-size, 0)) for size, doc_id, source in top])]
 
     # Stage 11: the tokenizer, trained on a share-weighted sample of the clean documents (or a given model).
     weights = renormalized_weights(config.mix.weights, [s.name for s in config.sources], MASSIVETEXT_WEIGHTS)

@@ -140,7 +140,7 @@ def _shard_columns(staging: str, shards: list[dict[str, Any]]) -> list[dict[str,
     import pyarrow.parquet as pq
 
     rows: list[dict[str, Any]] = []
-    columns = ["id", "source", "lang", "n_bytes", "n_tokens", "cluster_size"]
+    columns = ["id", "source", "lang", "n_bytes", "n_tokens"]
     for entry in shards:
         with FileSystems.open(_join(staging, entry["path"])) as f:
             rows += pq.read_table(f, columns=columns).to_pylist()
@@ -190,7 +190,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     stats = build_stats(counts, sources, FUNNEL_STAGES,
                         renormalized_weights(config.mix.weights, sources, MASSIVETEXT_WEIGHTS),
                         tokenizer=tokenizer, near_params={"bands": banding.bands, "rows": banding.rows})
-    # Length summaries, token histograms and the largest clusters come from the shards themselves.
+    # Length summaries and token histograms come from the shards themselves.
     shard_rows = _shard_columns(staging, shards)
     extra = shard_statistics(shard_rows)
     for table in ("sources", "languages"):
@@ -198,7 +198,6 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
             entry["length"] = extra[table].get(key) or {"bytes": {"mean": 0.0, "median": 0.0},
                                                          "tokens": {"mean": 0.0, "median": 0.0},
                                                          "token_histogram": length_histogram([])}
-    stats["dedup"]["largest_clusters"] = extra["largest_clusters"]
     stats["dedup"]["per_source"] = removal_rates(stats["funnel"])
     if not stats["conservation"]["ok"]:
         log.error("conservation check failed: %s", "; ".join(stats["conservation"]["problems"]))
