@@ -43,6 +43,7 @@ class Rejection:
     n_bytes: int
     text: str = ""
     url: str | None = None
+    lang: str | None = None    # SPEC §4b: where known (from langid on), so a langid reject names what it saw
     value: float | None = None
     threshold: float | None = None
     duplicate_of: str | None = None
@@ -52,4 +53,5 @@ class Rejection:
     def of(cls, doc: Document, stage: str, reason: str, value: float | None = None,
            threshold: float | None = None, duplicate_of: str | None = None) -> "Rejection":
         return cls(id=doc.id, source=doc.source, stage=stage, reason=reason, n_bytes=doc.n_bytes,
-                   text=doc.text, url=doc.url, value=value, threshold=threshold, duplicate_of=duplicate_of)
+                   text=doc.text, url=doc.url, lang=doc.lang, value=value, threshold=threshold,
+                   duplicate_of=duplicate_of)

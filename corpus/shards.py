@@ -46,6 +46,7 @@ REJECT_SCHEMA = pa.schema(
         pa.field("source", pa.string(), nullable=False),
         pa.field("stage", pa.string(), nullable=False),
         pa.field("reason", pa.string(), nullable=False),
+        pa.field("lang", pa.string()),
         pa.field("url", pa.string()),
         pa.field("text", pa.string()),
         pa.field("value", pa.float64()),
@@ -71,9 +72,9 @@ def document_row(doc: Document) -> dict[str, Any]:
 
 
 def rejection_row(rej: Rejection) -> dict[str, Any]:
-    return {"id": rej.id, "source": rej.source, "stage": rej.stage, "reason": rej.reason, "url": rej.url,
-            "text": rej.text, "value": rej.value, "threshold": rej.threshold, "duplicate_of": rej.duplicate_of,
-            "detail": rej.detail, "n_bytes": rej.n_bytes}
+    return {"id": rej.id, "source": rej.source, "stage": rej.stage, "reason": rej.reason, "lang": rej.lang,
+            "url": rej.url, "text": rej.text, "value": rej.value, "threshold": rej.threshold,
+            "duplicate_of": rej.duplicate_of, "detail": rej.detail, "n_bytes": rej.n_bytes}
 
 
 def shuffle_position(doc_id: str, seed: int) -> int:
