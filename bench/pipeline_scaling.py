@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
+
+from measure import run_measured
 
 KINDS = (("web", "warc", "cc/warc/*.warc.gz"), ("web_wet", "wet", "cc/wet/*.wet.gz"),
          ("wikipedia", "wikipedia", "wikipedia/xml/*.xml.bz2"), ("books", "books", "books/*/*.txt"))
@@ -41,38 +39,6 @@ def build_input(data: Path, root: Path, copies: int) -> int:
     return size
 
 
-def _tree_rss(pid: int) -> int:
-    """Summed RSS in bytes of `pid` and its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack += children.get(p, [])
-    return total
-
-
-class PeakTreeRss(threading.Thread):
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        self.pid, self.peak, self.done = pid, 0, threading.Event()
-
-    def run(self):
-        while not self.done.wait(0.1):
-            self.peak = max(self.peak, _tree_rss(self.pid))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("data", nargs="?", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -86,20 +52,11 @@ def main() -> None:
                               for n, k, _ in KINDS],
                   "output": {"keep_rejects": True}}
         (root / "config.yaml").write_text(json.dumps(config))
-        started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "corpus.cli", "run", "--config", str(root / "config.yaml"),
-                                 "--out", str(root / "out"), *beam_args], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        sampler = PeakTreeRss(proc.pid)
-        if os.path.isdir("/proc"):
-            sampler.start()
-        _, stderr = proc.communicate()
-        seconds = time.perf_counter() - started
-        sampler.done.set()
-        # ru_maxrss is in KiB on Linux: the largest single process, when /proc could not be sampled.
-        peak = sampler.peak or resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        if proc.returncode != 0:
-            print(stderr[-2000:])
+        run = run_measured([sys.executable, "-m", "corpus.cli", "run", "--config", str(root / "config.yaml"),
+                            "--out", str(root / "out"), *beam_args])
+        seconds, peak = run.seconds, run.peak_rss
+        if run.returncode != 0:
+            print(run.stderr[-2000:])
             raise SystemExit(f"run at {copies}x failed")
         stats = json.loads((root / "out" / "stats.json").read_text())
         docs_in = sum(rows[0]["docs_in"] for rows in stats["funnel"].values())
