@@ -139,9 +139,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from corpus.inspect import diff_stats, load_stats, render_diff
+    from corpus.inspect import diff_runs, render_diff
 
-    diff = diff_stats(load_stats(args.a), load_stats(args.b))
+    diff = diff_runs(args.a, args.b)
     print(json.dumps(diff, indent=2, ensure_ascii=False) if args.json else render_diff(diff, args.a, args.b))
     return 0
 
@@ -158,9 +158,14 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from corpus.inspect import render_row, select_rows
+    from corpus.inspect import UnknownReason, render_row, select_rows
 
-    rows = select_rows(args.out, source=args.source, lang=args.lang, reason=args.rejects, n=args.n, seed=args.seed)
+    try:
+        rows = select_rows(args.out, source=args.source, lang=args.lang, reason=args.rejects, n=args.n,
+                           seed=args.seed)
+    except UnknownReason as exc:
+        print(f"corpus: {exc}", file=sys.stderr)
+        return 2
     if not rows:
         print("no matching documents", file=sys.stderr)
         return 1

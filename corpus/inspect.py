@@ -9,12 +9,20 @@ from typing import Any, Iterator
 
 import pyarrow.parquet as pq
 
+from corpus.stats import is_repeat
+
 
 def load_stats(out_dir: str | Path) -> dict[str, Any]:
     path = Path(out_dir) / "stats.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {out_dir} the output of `corpus run`?")
     return json.loads(path.read_text("utf-8"))
+
+
+def load_run_config(out_dir: str | Path) -> dict[str, Any] | None:
+    """The config a run used, from its manifest.json (None when the manifest is missing)."""
+    path = Path(out_dir) / "manifest.json"
+    return json.loads(path.read_text("utf-8")).get("config") if path.is_file() else None
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -39,6 +47,12 @@ def format_cell(v: Any) -> str:
     return str(v)
 
 
+def format_value(v: float) -> str:
+    """A measured signal or threshold as a person reads it: a whole number as one (1390, 100000, never 1.39e+03),
+    anything else to 4 significant digits (0.3071, 4.53)."""
+    return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
+
+
 # Table contents shared by the terminal tables and the HTML report: (headers, rows) from stats.json.
 
 def _token_lengths(entry: dict[str, Any]) -> list[Any]:
@@ -57,14 +71,14 @@ def funnel_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]
 
 
 def source_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    return (["source", "docs", "bytes", "tokens", "share target", "share achieved", "epochs", "mean tokens",
+    return (["source", "docs", "bytes", "tokens written", "share target", "share achieved", "epochs", "mean tokens",
              "median tokens"],
             [[s, v["docs"], v["bytes"], v.get("tokens"), v.get("share_target"), v.get("share_achieved"),
               v.get("epochs"), *_token_lengths(v)] for s, v in stats["sources"].items()])
 
 
 def language_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    return (["lang", "docs", "bytes", "tokens", "mean tokens", "median tokens"],
+    return (["lang", "docs", "bytes", "tokens written", "mean tokens", "median tokens"],
             [[lang, v["docs"], v.get("bytes"), v.get("tokens"), *_token_lengths(v)]
              for lang, v in stats["languages"].items()])
 
@@ -86,23 +100,34 @@ def removal_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
 
 def fertility_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     fert = (stats.get("tokenizer") or {}).get("fertility", {})
-    return (["by", "name", "tokens", "words", "tokens/word", "bytes/token"],
+    return (["by", "name", "tokens before mix", "words", "tokens/word", "bytes/token"],
             [[kind.replace("by_", ""), name, v["tokens"], v["words"], v["tokens_per_word"], v["bytes_per_token"]]
              for kind in ("by_language", "by_source") for name, v in fert.get(kind, {}).items()])
 
 
+# What each table counts, said where it is printed: written rows come after the mix (repeats included), length
+# summaries count each unit once, fertility and dedup describe the documents before the mix.
+WRITTEN_LABEL = "written, after the mix: docs and tokens count repeats, lengths each unit once"
+DEDUP_LABEL = "clusters as dedup found them, before the mix: a survivor may not be written"
+FERTILITY_LABEL = "fertility over the documents before the mix, each once"
+
+
 def tokenizer_summary(tok: dict[str, Any]) -> str:
     source = f"trained on {tok.get('sample_bytes') or 0:,} bytes" if tok.get("trained") else "given"
-    return f"{tok.get('model_type')}, {tok.get('vocab_size')} pieces, {source}"
+    pieces = f"{tok.get('vocab_size') or 0:,} pieces"
+    requested = tok.get("requested_vocab_size")
+    if tok.get("trained") and requested and requested != tok.get("vocab_size"):
+        pieces += f" ({requested:,} requested: the sample supports no more)"
+    return f"{tok.get('model_type')}, {pieces}, {source}"
 
 
 def rejection_rule(row: dict[str, Any]) -> str:
     """`stage: reason = value (threshold t); duplicate of X; detail`, as `show` and the report print it."""
     rule = f"{row['stage']}: {row['reason']}"
     if row.get("value") is not None:
-        rule += f" = {row['value']:.4g}"
+        rule += f" = {format_value(row['value'])}"
     if row.get("threshold") is not None:
-        rule += f" (threshold {row['threshold']:.4g})"
+        rule += f" (threshold {format_value(row['threshold'])})"
     if row.get("duplicate_of"):
         rule += f"; duplicate of {row['duplicate_of']}"
     if row.get("detail"):
@@ -116,10 +141,10 @@ def render_stats(stats: dict[str, Any]) -> str:
         out.append(f"== funnel: {source}")
         out.append(_table(*funnel_table(rows)))
         out.append("")
-    out.append("== sources (mixture: share of output tokens, target vs achieved)")
+    out.append(f"== sources ({WRITTEN_LABEL}; share of output tokens, target vs achieved)")
     out.append(_table(*source_table(stats)))
     out.append("")
-    out.append("== languages")
+    out.append(f"== languages ({WRITTEN_LABEL})")
     out.append(_table(*language_table(stats)))
     out.append("")
     if stats.get("read_skipped"):
@@ -129,7 +154,7 @@ def render_stats(stats: dict[str, Any]) -> str:
                            for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]))
         out.append("")
     d = stats["dedup"]
-    out.append("== dedup")
+    out.append(f"== dedup ({DEDUP_LABEL})")
     out.append(_table(*dedup_table(stats)))
     if d.get("per_source"):
         out.append("")
@@ -143,12 +168,18 @@ def render_stats(stats: dict[str, Any]) -> str:
     out.append("")
     tok = stats.get("tokenizer") or {}
     if tok:
-        out.append(f"== tokenizer: {tokenizer_summary(tok)}")
+        out.append(f"== tokenizer: {tokenizer_summary(tok)}; {FERTILITY_LABEL}")
         out.append(_table(*fertility_table(stats)))
         out.append("")
     cons = stats["conservation"]
     out.append("== conservation: " + ("ok (in + added = out + dropped for every source and stage)" if cons["ok"]
                                         else "FAILED: " + "; ".join(cons["problems"])))
+    # Last, so they stay on the screen after the tables scroll by.
+    warnings = stats.get("warnings") or []   # outputs of older versions have none
+    if warnings:
+        out.append("")
+        out.append(f"== warnings ({len(warnings)})")
+        out += [f"- {w}" for w in warnings]
     return "\n".join(out)
 
 
@@ -158,13 +189,32 @@ def iter_rows(out_dir: str | Path, kind: str = "shards") -> Iterator[dict[str, A
             yield from batch.to_pylist()
 
 
+class UnknownReason(LookupError):
+    """`--rejects REASON` names a reason with no rows in rejects/; the message lists those there are."""
+
+
+def reject_reasons(out_dir: str | Path) -> list[str]:
+    """The drop reasons that have rows in OUT/rejects, sorted."""
+    reasons: set[str] = set()
+    for path in sorted((Path(out_dir) / "rejects").glob("*.parquet")):
+        reasons.update(pq.read_table(path, columns=["reason"]).column("reason").unique().to_pylist())
+    return sorted(reasons)
+
+
 def select_rows(out_dir: str | Path, source: str | None = None, lang: str | None = None,
                 reason: str | None = None, n: int = 5, seed: int = 0) -> list[dict[str, Any]]:
-    """A reproducible sample of n documents (or rejects, when `reason` is given; `reason='all'` for any)."""
+    """A reproducible sample of n documents (or rejects, when `reason` is given; `reason='all'` for any). Repeats
+    the mix wrote for later epochs (`ID@2`, ...) are the same text as `ID`: each document is sampled once."""
+    if reason not in (None, "all"):
+        known = reject_reasons(out_dir)
+        if reason not in known:
+            there = ", ".join(known) if known else "none (was output.keep_rejects off?)"
+            raise UnknownReason(f"no rejected documents with reason {reason!r}; reasons in "
+                                f"{Path(out_dir) / 'rejects'}: {there}")
     kind = "rejects" if reason else "shards"
     rows = [r for r in iter_rows(out_dir, kind)
             if (source is None or r["source"] == source) and (lang is None or r.get("lang") == lang)
-            and (reason in (None, "all") or r["reason"] == reason)]
+            and (reason in (None, "all") or r["reason"] == reason) and (kind == "rejects" or not is_repeat(r["id"]))]
     rng = random.Random(seed)
     return rows if len(rows) <= n else sorted(rng.sample(rows, n), key=lambda r: r["id"])
 
@@ -172,7 +222,9 @@ def select_rows(out_dir: str | Path, source: str | None = None, lang: str | None
 def render_row(row: dict[str, Any], max_chars: int = 1500) -> str:
     head = [f"### {row['id']}  (source {row['source']}"]
     if row.get("lang"):
-        head[0] += f", lang {row['lang']} {row.get('lang_score') or 0:.2f}"
+        head[0] += f", lang {row['lang']}"
+        if row.get("lang_score") is not None:   # shards have the score; rejects only the language
+            head[0] += f" {row['lang_score']:.2f}"
     head[0] += ")"
     if row.get("url"):
         head.append(f"url: {row['url']}")
@@ -183,10 +235,47 @@ def render_row(row: dict[str, Any], max_chars: int = 1500) -> str:
     else:
         signals = {k: v for k, v in row.items() if isinstance(v, float) and k != "lang_score" and v is not None}
         if signals:
-            head.append("signals: " + ", ".join(f"{k}={v:.3g}" for k, v in signals.items()))
+            head.append("signals: " + ", ".join(f"{k}={format_value(v)}" for k, v in signals.items()))
     text = row.get("text") or ""
     body = text if len(text) <= max_chars else text[:max_chars] + f"\n[... {len(text) - max_chars:,} more chars]"
     return "\n".join(head) + "\n\n" + body + "\n"
+
+
+def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Dotted keys as a config spells them (`langid.min_lang_score`), sources by name (`sources.web.priority`);
+    lists (paths, languages) stay whole values."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if key == "sources" and not prefix and isinstance(value, list):
+            value = {s.get("name"): s for s in value}
+        if isinstance(value, dict):   # an empty mapping adds no key: `languages: {}` is every language's defaults
+            flat.update(flatten_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+_ABSENT = object()
+
+
+def diff_config(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The config keys whose values differ; a key one run lacks has no `a` (or `b`) entry."""
+    flat_a, flat_b = flatten_config(a), flatten_config(b)
+    changed = []
+    for key in sorted(set(flat_a) | set(flat_b)):
+        if flat_a.get(key, _ABSENT) != flat_b.get(key, _ABSENT):
+            entry: dict[str, Any] = {"key": key}
+            entry.update({side: flat[key] for side, flat in (("a", flat_a), ("b", flat_b)) if key in flat})
+            changed.append(entry)
+    return changed
+
+
+def diff_runs(out_a: str | Path, out_b: str | Path) -> dict[str, Any]:
+    """`corpus diff A B`: the config keys that differ (from each manifest.json), then `diff_stats`. `config` is
+    None when a run has no manifest (an interrupted run)."""
+    config_a, config_b = load_run_config(out_a), load_run_config(out_b)
+    config = None if config_a is None or config_b is None else diff_config(config_a, config_b)
+    return {"config": config, **diff_stats(load_stats(out_a), load_stats(out_b))}
 
 
 def diff_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -217,10 +306,22 @@ def diff_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {"funnel": funnel, "sources": sources, "dedup": dedup}
 
 
+def _config_value(entry: dict[str, Any], side: str) -> str:
+    return json.dumps(entry[side], ensure_ascii=False) if side in entry else "(absent)"
+
+
 def render_diff(diff: dict[str, Any], name_a: str, name_b: str) -> str:
     out = [f"== diff: A = {name_a}, B = {name_b}"]
-    if not any(diff.values()):
-        return out[0] + "\nno differences in the funnel, outputs or dedup"
+    if diff.get("config") is None:
+        out.append("config: not compared (a run has no manifest.json)")
+    elif diff["config"]:
+        out.append("== config keys that differ")
+        out.append(_table(["key", "A", "B"], [[r["key"], _config_value(r, "a"), _config_value(r, "b")]
+                                              for r in diff["config"]]))
+    else:
+        out.append("config: the same")
+    if not any(diff[k] for k in ("funnel", "sources", "dedup")):
+        return "\n".join(out + ["no differences in the funnel, outputs or dedup"])
     if diff["funnel"]:
         out.append("== funnel (documents out, and drops by reason)")
         out.append(_table(["source", "stage", "what", "A", "B", "change"],

@@ -7,17 +7,21 @@ import html
 from pathlib import Path
 from typing import Any
 
-from corpus.inspect import (format_cell, dedup_table, fertility_table, funnel_table, language_table, load_stats,
-                            rejection_rule, removal_table, select_rows, source_table, tokenizer_summary)
+from corpus.inspect import (DEDUP_LABEL, FERTILITY_LABEL, WRITTEN_LABEL, format_cell, dedup_table, fertility_table,
+                            funnel_table, language_table, load_stats, reject_reasons, rejection_rule, removal_table,
+                            select_rows, source_table, tokenizer_summary)
 from corpus.stats import LENGTH_BINS
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
+# `overflow-wrap:anywhere`: a sample with no break opportunity (an `invalid_utf8` page is one run of U+FFFD, a URL,
+# an id) wraps inside the page instead of widening it.
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 td:first-child,th:first-child{text-align:left}h2{margin-top:2em;border-bottom:2px solid #4e79a7}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.6em;border-left:3px solid #4e79a7;font-size:90%}
+pre,p,h4,li{overflow-wrap:anywhere}
 .reject pre{border-left-color:#e15759}.plots{display:flex;flex-wrap:wrap;gap:1em}
-.note{color:#555;font-size:90%}"""
+.note{color:#555;font-size:90%}.warnings{background:#fdf3e1;border-left:3px solid #f28e2b;padding:.3em 1em}"""
 
 
 def _e(value: Any) -> str:
@@ -81,10 +85,15 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
            f"<style>{CSS}</style></head><body><h1>corpus report</h1><p class='note'>{_e(out_dir)} - conservation "
            f"{'ok' if stats['conservation']['ok'] else 'FAILED'}; every number here is read from stats.json and "
            f"the shards.</p>"]
+    warnings = stats.get("warnings") or []   # outputs of older versions have none
+    if warnings:
+        out.append("<div class='warnings'><h2>Warnings</h2><ul>" + "".join(f"<li>{_e(w)}</li>" for w in warnings)
+                   + "</ul></div>")
 
     # Overview and mixture first: what a reader asks first is what is left and whether the mix hit its target.
     src = stats["sources"]
     out.append("<h2>What is left, and the mixture</h2>")
+    out.append(f"<p class='note'>{_e(WRITTEN_LABEL)}.</p>")
     out.append(table(*source_table(stats)))
     out.append("<div class='plots'>" + bar_chart(
         "Share of output tokens: target vs achieved", list(src),
@@ -101,27 +110,29 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
         out.append(f"<h3>{_e(source)}</h3>")
         out.append(table(*funnel_table(stats["funnel"][source])))
 
-    out.append("<h2>Document lengths</h2><div class='plots'>")
+    out.append("<h2>Document lengths</h2><p class='note'>Each unit once (repeats of later epochs left out)."
+               "</p><div class='plots'>")
     total = {str(b): 0 for b in LENGTH_BINS}
     for source, v in src.items():
         hist = (v.get("length") or {}).get("token_histogram") or {}
         for k, n in hist.items():
             total[k] = total.get(k, 0) + n
         if hist:
-            out.append(bar_chart(f"{source}: documents by length in tokens (bin start)", [str(b) for b in LENGTH_BINS],
+            out.append(bar_chart(f"{source}: documents by length in tokens (bin start)",
+                                 [str(b) for b in LENGTH_BINS],
                                  {"documents": [hist.get(str(b), 0) for b in LENGTH_BINS]}, width=420))
     out.append(bar_chart("All sources: token-length histogram (bin start)", [str(b) for b in LENGTH_BINS],
                          {"documents": [total.get(str(b), 0) for b in LENGTH_BINS]}, width=420))
     out.append("</div>")
 
     langs = stats["languages"]
-    out.append("<h2>Languages</h2>")
-    out.append(bar_chart("Output tokens per language", list(langs), {"tokens": [v.get("tokens") or 0
-                                                                                for v in langs.values()]}))
+    out.append(f"<h2>Languages</h2><p class='note'>{_e(WRITTEN_LABEL)}.</p>")
+    out.append(bar_chart("Output tokens per language (written, after the mix)", list(langs),
+                         {"tokens": [v.get("tokens") or 0 for v in langs.values()]}))
     out.append(table(*language_table(stats)))
 
     d = stats["dedup"]
-    out.append("<h2>Duplicates</h2>")
+    out.append(f"<h2>Duplicates</h2><p class='note'>{_e(DEDUP_LABEL)}.</p>")
     out.append(table(*dedup_table(stats)))
     sizes = d.get("cluster_sizes") or {}
     if sizes:
@@ -132,7 +143,8 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
 
     tok = stats.get("tokenizer") or {}
     if tok:
-        out.append(f"<h2>Tokenizer</h2><p>{_e(tokenizer_summary(tok))}; sha256 {_e(tok.get('sha256'))}</p>")
+        out.append(f"<h2>Tokenizer</h2><p>{_e(tokenizer_summary(tok))}; sha256 {_e(tok.get('sha256'))}</p>"
+                   f"<p class='note'>{_e(FERTILITY_LABEL)}.</p>")
         out.append(table(*fertility_table(stats)))
 
     out.append("<h2>Sampled documents</h2>")
@@ -140,12 +152,14 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
         for row in select_rows(out_dir, source=source, n=samples, seed=seed):
             out.append(f"<h4>kept: {_e(row['id'])} ({_e(row.get('lang'))})</h4><pre>{_sample(row['text'])}</pre>")
     reasons = sorted({k for rows in stats["funnel"].values() for r in rows for k in r["dropped"]})
+    kept_reasons = set(reject_reasons(out_dir))
     out.append("<h2>Sampled rejects, per reason</h2>")
     for reason in reasons:
-        rows = select_rows(out_dir, reason=reason, n=samples, seed=seed)
+        rows = select_rows(out_dir, reason=reason, n=samples, seed=seed) if reason in kept_reasons else []
         if not rows:
             out.append(f"<div class='reject'><h4>{_e(reason)}: counted only</h4><p class='note'>no rows in rejects/ "
-                       "(units the mix leaves out are sampling, not defects; or the run had keep_rejects off)</p></div>")
+                       "(units the mix leaves out are sampling, not defects; or the run had keep_rejects off)"
+                       "</p></div>")
         for row in rows:
             out.append(f"<div class='reject'><h4>{_e(reason)}: {_e(row['id'])}</h4><p>{_e(rejection_rule(row))}</p>"
                        f"<pre>{_sample(row.get('text') or row.get('detail') or '')}</pre></div>")
