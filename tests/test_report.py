@@ -1,4 +1,5 @@
-"""Issue 7's commands on the every-kind run of ../shared/data: stats tables, the HTML report, diff, the data card."""
+"""Issue 7's commands on the every-kind run of ../shared/data (stats tables, the HTML report, diff, the data card),
+and issue 12's report fixes on the bundled sample run."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import re
 import shutil
 from pathlib import Path
 import xml.etree.ElementTree as ET
+
+import pyarrow.parquet as pq
 
 from corpus.cli import main
 
@@ -83,3 +86,50 @@ def test_show_a_near_duplicate_names_its_survivor(all_kinds_out, capsys):
     assert main(["show", str(all_kinds_out), "--rejects", reason, "--n", "1"]) == 0
     printed = capsys.readouterr().out
     assert re.search(rf"dropped at repetition: {reason} = 0\.\d+ \(threshold 0\.3\)", printed)
+
+
+# Issue 12, point 11, on the bundled sample run.
+
+def test_report_wraps_a_sample_with_no_break_opportunity(sample_out):
+    from corpus.report import render_report
+
+    page = render_report(sample_out)
+    # The invalid_utf8 reject is one unbroken run of U+FFFD; `pre-wrap` alone would let it widen the page.
+    assert re.search(r"<h4>invalid_utf8: [^<]+</h4><p>[^<]+</p><pre>\ufffd{100,}", page)
+    css = re.search(r"<style>(.*?)</style>", page, flags=re.S).group(1)
+    rules = dict(re.findall(r"([^{}]+)\{([^}]*)\}", css))
+    assert any("pre" in [x.strip() for x in selector.split(",")] and "overflow-wrap:anywhere" in body
+               for selector, body in rules.items())
+
+
+def test_report_samples_each_kept_document_once(sample_out):
+    from corpus.report import render_report
+
+    written = pq.read_table(sample_out / "shards", columns=["id"]).column("id").to_pylist()
+    units = {doc_id for doc_id in written if "@" not in doc_id}   # the sample's ids have no `@` of their own
+    assert len(units) < len(written)   # the sample does repeat some units
+    # Every source has fewer units than the 100 asked for, so each one shows, once.
+    kept = re.findall(r"<h4>kept: ([^ ]+) ", render_report(sample_out, samples=100))
+    assert sorted(kept) == sorted(units)
+
+
+def test_report_shows_warnings_at_the_top_and_labels_tokens(sample_out, tmp_path):
+    from corpus.report import render_report
+
+    out = tmp_path / "out"
+    shutil.copytree(sample_out, out)
+    stats = json.loads((out / "stats.json").read_text())
+    stats.pop("warnings", None)
+    (out / "stats.json").write_text(json.dumps(stats))
+    assert "<h2>Warnings</h2>" not in render_report(out)
+    stats["warnings"] = ["tokenizer: 6,024 pieces <32,000 asked>"]
+    stats["tokenizer"].update(trained=True, vocab_size=6024, requested_vocab_size=32000)
+    (out / "stats.json").write_text(json.dumps(stats))
+    page = render_report(out)
+    assert "<li>tokenizer: 6,024 pieces &lt;32,000 asked&gt;</li>" in page
+    assert page.index("<h2>Warnings</h2>") < page.index("<h2>What is left")
+    tokenizer = page[page.index("<h2>Tokenizer</h2>"):page.index("<h2>Sampled documents</h2>")]
+    assert "6,024 pieces (32,000 requested" in tokenizer and "before the mix" in tokenizer
+    assert "<th>tokens before mix</th>" in tokenizer
+    languages = page[page.index("<h2>Languages</h2>"):page.index("<h2>Duplicates</h2>")]
+    assert "after the mix" in languages and "<th>tokens written</th>" in languages

@@ -1,0 +1,153 @@
+"""Reading a run's results (issue 12, point 11): `corpus stats`, `show` and `diff` on the bundled sample run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow.parquet as pq
+
+from corpus.cli import main
+from corpus.inspect import format_value, load_stats, render_row, render_stats, select_rows
+from corpus.stats import build_dedup, shard_statistics
+
+
+def test_largest_clusters_list_starts_with_the_largest_cluster(sample_out):
+    dedup = load_stats(sample_out)["dedup"]
+    # news-001 survived two near-duplicates (news-004, news-007), whether or not the mix then writes it.
+    assert dedup["largest_cluster"] == 3
+    assert dedup["largest_clusters"][0] == {"size": 3, "survivor": "news/news-sample.parquet#news-001",
+                                            "source": "news"}
+    assert len(dedup["largest_clusters"]) == dedup["clusters"] == 8
+
+
+def test_largest_clusters_come_from_the_dedup_counts_biggest_first_then_by_id():
+    counts = {("dedup", "output", "cluster_size", "2"): (2, 0), ("dedup", "output", "cluster_size", "5"): (1, 0),
+              ("dedup", "largest", "web/b", "web"): (2, 0), ("dedup", "largest", "books/x", "books"): (5, 0),
+              ("dedup", "largest", "web/a", "web"): (2, 0)}
+    dedup = build_dedup(counts)
+    assert dedup["largest_cluster"] == 5 and dedup["clusters"] == 3
+    assert dedup["largest_clusters"] == [{"size": 5, "survivor": "books/x", "source": "books"},
+                                         {"size": 2, "survivor": "web/a", "source": "web"},
+                                         {"size": 2, "survivor": "web/b", "source": "web"}]
+
+
+def test_length_summaries_count_a_repeated_unit_once():
+    rows = [{"id": "s/a", "source": "s", "lang": "en", "n_bytes": 500, "n_tokens": 100},
+            {"id": "s/a@2", "source": "s", "lang": "en", "n_bytes": 500, "n_tokens": 100},
+            {"id": "s/a@3", "source": "s", "lang": "en", "n_bytes": 500, "n_tokens": 100},
+            {"id": "s/b#1", "source": "s", "lang": "en", "n_bytes": 1500, "n_tokens": 300}]
+    entry = shard_statistics(rows)["sources"]["s"]
+    assert entry["tokens"] == {"mean": 200.0, "median": 200.0}
+    assert entry["bytes"] == {"mean": 1000.0, "median": 1000.0}
+    assert {k: v for k, v in entry["token_histogram"].items() if v} == {"64": 1, "256": 1}
+
+
+def _written_ids(out) -> list[str]:
+    return pq.read_table(out / "shards", columns=["id"]).column("id").to_pylist()
+
+
+def test_stats_json_lengths_of_a_repeated_source_count_its_one_unit(sample_out):
+    # The sample's one short article (articles/ru-2.txt) is repeated to meet its 5% share.
+    assert "articles/ru-2.txt@2" in _written_ids(sample_out)
+    articles = load_stats(sample_out)["sources"]["articles"]
+    assert articles["docs"] > 1 and sum(articles["length"]["token_histogram"].values()) == 1
+
+
+def test_samples_show_each_document_once_not_its_repeats(sample_out):
+    assert "articles/ru-2.txt@2" in _written_ids(sample_out)
+    rows = select_rows(sample_out, source="articles", n=10)
+    assert [r["id"] for r in rows] == ["articles/ru-2.txt"]
+
+
+def test_stats_labels_tokens_before_and_after_the_mix(sample_out):
+    printed = render_stats(load_stats(sample_out))
+    lines = printed.splitlines()
+    languages = lines.index(next(x for x in lines if x.startswith("== languages")))
+    assert "after the mix" in lines[languages] and "tokens written" in lines[languages + 1]
+    tokenizer = next(x for x in lines if x.startswith("== tokenizer"))
+    assert "before the mix" in tokenizer
+    assert "tokens before mix" in lines[lines.index(tokenizer) + 1]
+
+
+def test_stats_says_the_tokenizer_is_smaller_than_asked(sample_out):
+    stats = load_stats(sample_out)
+    # A sample too small for 32,000 pieces: SentencePiece stops at what it supports.
+    stats["tokenizer"].update(trained=True, vocab_size=6024, requested_vocab_size=32000)
+    tokenizer = next(x for x in render_stats(stats).splitlines() if x.startswith("== tokenizer"))
+    assert tokenizer.startswith("== tokenizer: bpe, 6,024 pieces (32,000 requested")
+    stats["tokenizer"].update(vocab_size=32000)
+    tokenizer = next(x for x in render_stats(stats).splitlines() if x.startswith("== tokenizer"))
+    assert tokenizer.startswith("== tokenizer: bpe, 32,000 pieces, trained on")
+
+
+def test_stats_prints_warnings_last_and_none_when_absent(sample_out):
+    stats = load_stats(sample_out)
+    stats.pop("warnings", None)   # an output written before warnings existed
+    assert "== warnings" not in render_stats(stats)
+    stats["warnings"] = ["tokenizer: 6,024 pieces trained, 32,000 asked", "source c4: share 0.05, target 0.10"]
+    tail = render_stats(stats).splitlines()[-3:]
+    assert tail == ["== warnings (2)", "- tokenizer: 6,024 pieces trained, 32,000 asked",
+                    "- source c4: share 0.05, target 0.10"]
+
+
+def test_signal_values_print_whole_numbers_whole_and_fractions_short():
+    assert format_value(1390.0) == "1390"
+    assert format_value(100000.0) == "100000"
+    assert format_value(0.30000001192092896) == "0.3"    # a float32 column read back
+    assert format_value(4.529999732971191) == "4.53"
+    assert format_value(0.025390625) == "0.02539"
+    row = {"id": "w/1", "source": "web", "lang": "en", "lang_score": 0.98, "text": "x",
+           "word_count": 1390.0, "mean_word_length": 4.529999732971191}
+    assert "signals: word_count=1390, mean_word_length=4.53" in render_row(row)
+    reject = {"id": "w/2", "source": "web", "lang": "en", "stage": "quality", "reason": "max_words",
+              "value": 123456.0, "threshold": 100000.0, "text": "x"}
+    assert "dropped at quality: max_words = 123456 (threshold 100000)" in render_row(reject)
+
+
+def test_show_an_unknown_reject_reason_lists_the_reasons_there_are(sample_out, capsys):
+    assert main(["show", str(sample_out), "--rejects", "min_word"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "'min_word'" in lines[0]
+    for reason in ("min_words", "duplicate", "near_duplicate", "invalid_utf8", "language_not_allowed"):
+        assert f" {reason}," in lines[0] or lines[0].endswith(f" {reason}")
+
+
+def test_a_langid_reject_names_the_language_it_detected(sample_out, capsys):
+    rejects = {r["id"]: r for r in pq.read_table(sample_out / "rejects").to_pylist()}
+    assert rejects["articles/es-1.txt"]["reason"] == "language_not_allowed"
+    assert rejects["articles/es-1.txt"]["lang"] == "es"
+    # Every stage from langid on knows the language; read and normalize rejects come before it.
+    assert rejects["web/crawl-00001.warc.wet.gz#6"]["lang"] == "en"                # quality: min_words
+    assert rejects["web/crawl-00001.warc.wet.gz#13"]["lang"] == "ru"               # repetition
+    assert rejects["web/crawl-00000.warc.wet.gz#14"]["lang"] == "en"               # content: domain_blocklist
+    assert rejects["articles/uk-1.txt"]["lang"] == "uk"                            # exact dedup
+    assert rejects["news/news-sample.parquet#news-004"]["lang"] == "en"            # near dedup
+    assert rejects["articles/ru-1.txt"]["lang"] == "ru"                            # decontamination
+    assert rejects["web/crawl-00000.warc.wet.gz#15"]["lang"] is None               # normalize: invalid_utf8
+    assert main(["show", str(sample_out), "--rejects", "language_not_allowed"]) == 0
+    assert "### articles/es-1.txt  (source articles, lang es)" in capsys.readouterr().out
+
+
+def test_diff_names_the_config_keys_that_differ(sample_out, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(sample_out, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["config"]["langid"]["min_lang_score"] = 0.7
+    manifest["config"]["languages"] = {"ru": {"min_lang_score": 0.8}}
+    next(s for s in manifest["config"]["sources"] if s["name"] == "web")["priority"] = 5
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["diff", str(sample_out), str(other), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"] == [
+        {"key": "langid.min_lang_score", "a": 0.65, "b": 0.7},
+        {"key": "languages.ru.min_lang_score", "b": 0.8},
+        {"key": "sources.web.priority", "a": 2, "b": 5}]
+    assert main(["diff", str(sample_out), str(other)]) == 0
+    printed = capsys.readouterr().out
+    assert "== config keys that differ" in printed
+    line = next(x for x in printed.splitlines() if x.startswith("languages.ru.min_lang_score"))
+    assert line.split() == ["languages.ru.min_lang_score", "(absent)", "0.8"]
+    assert main(["diff", str(sample_out), str(sample_out)]) == 0
+    assert "config: the same" in capsys.readouterr().out
