@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -15,9 +16,17 @@ from typing import Any
 
 import yaml
 
+from corpus.mix import MASSIVETEXT_WEIGHTS, massivetext_category, share_targets
+
 SOURCE_KINDS = ("warc", "wet", "wikipedia", "books", "text", "jsonl", "parquet")
-# MassiveText mixture (Gopher Table 2), used for sources the config gives no weight.
-MASSIVETEXT_WEIGHTS = {"web": 0.48, "books": 0.27, "c4": 0.10, "news": 0.10, "code": 0.03, "wikipedia": 0.02}
+# The codes lid.176 can report (its labels without `__label__`), read from the model once and kept as data, so
+# validating a config never loads fastText.
+LID176_CODES = frozenset(line for line in (Path(__file__).parent / "rules" / "languages" / "lid176_labels.txt")
+                         .read_text(encoding="utf-8").splitlines() if line and not line.startswith("#"))
+# Epochs a source may repeat to when `target_tokens` asks for a size and `max_epochs` is not written: up to about
+# 4 epochs, repeated tokens are worth nearly as much as new ones (Muennighoff et al. 2023, "Scaling
+# Data-Constrained Language Models").
+TARGET_MAX_EPOCHS = 4.0
 
 
 class ConfigError(ValueError):
@@ -120,8 +129,16 @@ class MixConfig:
     enabled: bool = True            # false: every unit written once, in its natural share
     weights: dict[str, float] = field(default_factory=dict)
     target_tokens: int | None = None
-    max_epochs: float = 4
+    max_epochs: float | None = None  # null: see `epoch_cap`
     max_doc_tokens: int | None = 65536
+
+    @property
+    def epoch_cap(self) -> float:
+        """Nothing repeats unless the config asks: `max_epochs` as written; else TARGET_MAX_EPOCHS when
+        `target_tokens` asks for a size; else 1."""
+        if self.max_epochs is not None:
+            return self.max_epochs
+        return TARGET_MAX_EPOCHS if self.target_tokens is not None else 1.0
 
 
 @dataclass(frozen=True)
@@ -159,6 +176,13 @@ class Config:
     def source(self, name: str) -> SourceConfig:
         return next(s for s in self.sources if s.name == name)
 
+    def share_targets(self) -> dict[str, float] | None:
+        """Target shares of output tokens per source (corpus.mix.share_targets); None with the mix off, where every
+        source keeps its natural share."""
+        if not self.mix.enabled:
+            return None
+        return share_targets([(s.name, s.kind) for s in self.sources], self.mix.weights)
+
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
 
@@ -195,6 +219,8 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -248,8 +274,40 @@ def _require(cond: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _require_language(code: str, key: str) -> None:
+    # A code lid.176 never reports (`english`, `eng`) would silently drop every document.
+    _require(code in LID176_CODES, f"{key}: {code!r} is not a language code lid.176 reports (such as en, ru, de; "
+                                   f"all of them: corpus/rules/languages/lid176_labels.txt)")
+
+
+def _require_files(pattern: str, key: str) -> None:
+    """A local path or glob must match a file: a folder alone would reach the readers and the data card."""
+    if _is_remote(pattern):
+        return
+    matches = glob.glob(pattern, recursive=True)
+    _require(bool(matches), f"{key}: no file matches {pattern}")
+    _require(any(os.path.isfile(m) for m in matches),
+             f"{key}: {pattern} matches only folders, no file (a glob such as {os.path.join(pattern, '*')} "
+             f"names the files in one)")
+
+
+def _require_file(path: str | None, key: str) -> None:
+    if path is None or _is_remote(path):
+        return
+    _require(os.path.exists(path), f"{key}: file not found: {path}")
+    _require(os.path.isfile(path), f"{key}: {path} is a folder, not a file")
+
+
+def _require_threshold(name: str, value: float, key: str) -> None:
+    """Rule thresholds named `*_fraction` / `*_ratio` are shares of a document; the others are counts/lengths."""
+    if name.endswith(("_fraction", "_ratio")):
+        _require(0 <= value <= 1, f"{key}: must be within [0, 1], got {value:g}")
+    else:
+        _require(value >= 0, f"{key}: must be >= 0, got {value:g}")
+
+
 def _validate(cfg: Config, check_paths: bool) -> None:
-    from corpus.rules.languages import QUALITY_KEYS, REPETITION_KEYS
+    from corpus.rules.languages import QUALITY_KEYS, REPETITION_KEYS, language_rules
 
     _require(len(cfg.sources) > 0, "sources: at least one source is required")
     seen: set[str] = set()
@@ -260,17 +318,27 @@ def _validate(cfg: Config, check_paths: bool) -> None:
         seen.add(src.name)
         _require(src.kind in SOURCE_KINDS, f"{k}.kind: {src.kind!r} is not one of {', '.join(SOURCE_KINDS)}")
         _require(len(src.paths) > 0, f"{k}.paths: at least one path is required")
+        for j, code in enumerate(src.languages or ()):
+            _require_language(code, f"{k}.languages[{j}]")
         if check_paths:
             for j, p in enumerate(src.paths):
-                if not _is_remote(p):
-                    _require(bool(glob.glob(p, recursive=True)), f"{k}.paths[{j}]: no file matches {p}")
+                _require_files(p, f"{k}.paths[{j}]")
     for lang, ov in cfg.languages.items():
-        for q in ov.quality:
-            _require(q in QUALITY_KEYS, f"languages.{lang}.quality.{q}: unknown rule threshold "
-                                        f"(known: {', '.join(QUALITY_KEYS)})")
-        for r in ov.repetition:
-            _require(r in REPETITION_KEYS, f"languages.{lang}.repetition.{r}: unknown rule threshold "
-                                           f"(known: {', '.join(REPETITION_KEYS)})")
+        _require_language(lang, f"languages.{lang}")
+        for table, known, values in (("quality", QUALITY_KEYS, ov.quality),
+                                     ("repetition", REPETITION_KEYS, ov.repetition)):
+            for name, value in values.items():
+                _require(name in known, f"languages.{lang}.{table}.{name}: unknown rule threshold "
+                                        f"(known: {', '.join(known)})")
+                _require_threshold(name, value, f"languages.{lang}.{table}.{name}")
+        # A lower bound above its upper bound (after the shipped defaults) would drop every document.
+        rules = language_rules(lang, ov)
+        for name, low in rules.quality.items():
+            high_name = "max_" + name[len("min_"):]
+            if name.startswith("min_") and high_name in rules.quality:
+                _require(low <= rules.quality[high_name],
+                         f"languages.{lang}.quality.{name if name in ov.quality else high_name}: {name} {low:g} "
+                         f"is above {high_name} {rules.quality[high_name]:g}, so every document would be dropped")
         if ov.min_lang_score is not None:
             _require(0 <= ov.min_lang_score <= 1, f"languages.{lang}.min_lang_score: must be within [0, 1]")
     _require(0 <= cfg.langid.min_lang_score <= 1, "langid.min_lang_score: must be within [0, 1]")
@@ -295,23 +363,13 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(dc.ngram >= 1, "dedup.decontamination.ngram: must be >= 1")
     if check_paths:
         for j, p in enumerate(dc.paths):
-            if not _is_remote(p):
-                _require(bool(glob.glob(p, recursive=True)), f"dedup.decontamination.paths[{j}]: no file matches {p}")
-    for name, w in cfg.mix.weights.items():
-        _require(name in seen, f"mix.weights.{name}: no source is named {name!r}")
-        _require(w >= 0, f"mix.weights.{name}: must be >= 0")
-    _require(cfg.mix.max_epochs > 0, "mix.max_epochs: must be > 0")
+            _require_files(p, f"dedup.decontamination.paths[{j}]")
+    _validate_mix(cfg, seen)
     _require(cfg.tokenizer.model_type in ("bpe", "unigram"), "tokenizer.model_type: must be bpe or unigram")
     _require(cfg.tokenizer.vocab_size >= 300, "tokenizer.vocab_size: must be >= 300 (byte pieces need 256)")
     _require(cfg.tokenizer.sample_bytes > 0, "tokenizer.sample_bytes: must be > 0")
     if not cfg.tokenizer.train:
         _require(cfg.tokenizer.model is not None, "tokenizer.model: required when tokenizer.train is false")
-    if cfg.tokenizer.model is not None and check_paths and not _is_remote(cfg.tokenizer.model):
-        _require(os.path.isfile(cfg.tokenizer.model), f"tokenizer.model: file not found: {cfg.tokenizer.model}")
-    if cfg.mix.target_tokens is not None:
-        _require(cfg.mix.target_tokens > 0, "mix.target_tokens: must be > 0")
-    if cfg.mix.max_doc_tokens is not None:
-        _require(cfg.mix.max_doc_tokens >= 16, "mix.max_doc_tokens: must be >= 16")
     _require(cfg.output.num_shards is None or cfg.output.num_shards >= 1, "output.num_shards: must be >= 1")
     _require(cfg.output.shard_target_bytes > 0, "output.shard_target_bytes: must be > 0")
     _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
@@ -319,10 +377,34 @@ def _validate(cfg: Config, check_paths: bool) -> None:
              "read.html_extractor: must be trafilatura or resiliparse")
     _require(0 <= cfg.normalize.max_invalid_char_fraction <= 1,
              "normalize.max_invalid_char_fraction: must be within [0, 1]")
-    for key in ("domain_blocklist", "flagged_words"):
-        p = getattr(cfg.content, key)
-        if p is not None and check_paths and not _is_remote(p):
-            _require(os.path.isfile(p), f"content.{key}: file not found: {p}")
+    _require(0 <= cfg.content.max_flagged_word_fraction <= 1,
+             "content.max_flagged_word_fraction: must be within [0, 1]")
+    if check_paths:
+        _require_file(cfg.content.domain_blocklist, "content.domain_blocklist")
+        _require_file(cfg.content.flagged_words, "content.flagged_words")
+        _require_file(cfg.tokenizer.model, "tokenizer.model")
+        _require_file(cfg.langid.model, "langid.model")
+
+
+def _validate_mix(cfg: Config, source_names: set[str]) -> None:
+    mix = cfg.mix
+    for name, w in mix.weights.items():
+        _require(name in source_names, f"mix.weights.{name}: no source is named {name!r}")
+        _require(w >= 0, f"mix.weights.{name}: must be >= 0")
+    _require(mix.max_epochs is None or mix.max_epochs > 0, "mix.max_epochs: must be > 0")
+    if mix.target_tokens is not None:
+        _require(mix.target_tokens > 0, "mix.target_tokens: must be > 0")
+    if mix.max_doc_tokens is not None:
+        _require(mix.max_doc_tokens >= 16, "mix.max_doc_tokens: must be >= 16")
+    if not mix.enabled:
+        return   # every source keeps its natural share: weights are not used
+    if len(cfg.sources) > 1:
+        for src in cfg.sources:
+            _require(src.name in mix.weights or massivetext_category(src.kind, src.name) is not None,
+                     f"mix.weights.{src.name}: source {src.name!r} needs a weight (a {src.kind} source gets a "
+                     f"MassiveText default only when named {', '.join(MASSIVETEXT_WEIGHTS)})")
+    if len(mix.weights) == len(cfg.sources):
+        _require(sum(mix.weights.values()) > 0, "mix.weights: the weights sum to 0, so nothing would be written")
 
 
 def config_from_dict(data: dict[str, Any], base_dir: str = ".", check_paths: bool = True) -> Config:
@@ -352,13 +434,39 @@ def config_from_dict(data: dict[str, Any], base_dir: str = ".", check_paths: boo
     return cfg
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (PyYAML would keep the last value silently)."""
+
+    def construct_document(self, node):
+        _refuse_duplicate_keys(node, "", set())
+        return super().construct_document(node)
+
+
+def _refuse_duplicate_keys(node: yaml.Node, key: str, visited: set[int]) -> None:
+    if id(node) in visited:      # an alias: already checked where its anchor is
+        return
+    visited.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            name = str(key_node.value)
+            path = f"{key}.{name}" if key else name
+            if name in seen and key_node.tag != "tag:yaml.org,2002:merge":
+                raise ConfigError(f"{path}: duplicate key (line {key_node.start_mark.line + 1})")
+            seen.add(name)
+            _refuse_duplicate_keys(value_node, path, visited)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _refuse_duplicate_keys(item, f"{key}[{i}]", visited)
+
+
 def load_config(path: str | os.PathLike, check_paths: bool = True) -> Config:
-    """Read a YAML config file (safe-loaded) and validate it."""
+    """Read a YAML config file (safe-loaded, duplicate keys refused) and validate it."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     return config_from_dict(data or {}, base_dir=str(path.parent), check_paths=check_paths)

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 HISTOGRAM_BITS = 16
+# MassiveText mixture (Gopher, Rae et al. 2021, Table 2): shares of output tokens per category.
+MASSIVETEXT_WEIGHTS = {"web": 0.48, "books": 0.27, "c4": 0.10, "news": 0.10, "code": 0.03, "wikipedia": 0.02}
+# Source kinds that are a MassiveText category by what they read; jsonl, parquet and text could hold anything.
+KIND_CATEGORIES = {"warc": "web", "wet": "web", "wikipedia": "wikipedia", "books": "books"}
 
 
 def mix_position(unit_id: str, seed: int, purpose: str = "mix") -> int:
@@ -100,15 +105,21 @@ def part_id(doc_id: str, part: int, parts: int) -> str:
     return doc_id if parts == 1 else f"{doc_id}#{part}"
 
 
-def renormalized_weights(weights: dict[str, float], sources: list[str], defaults: dict[str, float]
-                         ) -> dict[str, float]:
-    """Target token shares over the configured sources: configured weights, else MassiveText's by name, else
-    an equal share; renormalised to sum to 1."""
-    raw = {s: weights.get(s, defaults.get(s)) for s in sources}
-    missing = [s for s, w in raw.items() if w is None]
-    if missing:
-        known = [w for w in raw.values() if w is not None]
-        fill = (sum(known) / len(known)) if known else 1.0
-        raw.update({s: fill for s in missing})
-    total = sum(raw.values())  # type: ignore[arg-type]
-    return {s: (w / total if total else 0.0) for s, w in raw.items()}  # type: ignore[operator]
+def massivetext_category(kind: str, name: str) -> str | None:
+    """The MassiveText category whose share a source gets when the config gives it no weight: by kind for the
+    kinds that say what the text is (warc/wet are web), by name for those that do not (jsonl, parquet, text)."""
+    return KIND_CATEGORIES.get(kind) or (name if name in MASSIVETEXT_WEIGHTS else None)
+
+
+def share_targets(sources: list[tuple[str, str]], weights: dict[str, float]) -> dict[str, float]:
+    """Target shares of output tokens per source, from (name, kind) pairs, renormalised to sum to 1: the configured
+    weight, else the source's MassiveText category share split equally among the unweighted sources of that
+    category (two web crawls share web's 48, not 48 each). A lone source without either gets everything (config
+    validation refuses one beside others)."""
+    unweighted = {name: massivetext_category(kind, name) for name, kind in sources if name not in weights}
+    members = Counter(unweighted.values())
+    raw = {name: weights[name] if name in weights else
+           MASSIVETEXT_WEIGHTS[unweighted[name]] / members[unweighted[name]] if unweighted[name] else 1.0
+           for name, _ in sources}
+    total = sum(raw.values())
+    return {name: w / total for name, w in raw.items()}

@@ -128,12 +128,48 @@ def build_fertility(counts: Counts) -> dict[str, Any]:
     return table
 
 
-def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], share_targets: dict[str, float],
-                tokenizer: dict[str, Any] | None = None, near_params: dict[str, Any] | None = None
-                ) -> dict[str, Any]:
+SHARE_TOLERANCE = 0.02   # a share (or target_tokens) missed by more than this is a warning
+
+
+def _largest_drop(rows: list[dict[str, Any]]) -> str:
+    drops = [(n, row["stage"], reason) for row in rows for reason, n in row["dropped"].items() if n]
+    if not drops:
+        return "nothing was read"
+    n, stage, reason = max(drops)
+    return f"most dropped at {stage}: {reason} {n:,}"
+
+
+def run_warnings(by_source: dict[str, dict[str, Any]], funnel: dict[str, list[dict[str, Any]]],
+                 tokenizer: dict[str, Any], target_tokens: int | None) -> list[str]:
+    """One line per outcome a user did not ask for: a source with no documents, a share or size missed by more than
+    SHARE_TOLERANCE, a tokenizer trained smaller than requested."""
+    warnings = []
+    for source, entry in by_source.items():
+        target = entry.get("share_target")
+        if entry["docs"] == 0:
+            if target != 0:     # a weight of 0 asks for nothing
+                warnings.append(f"source {source}: no documents written ({_largest_drop(funnel.get(source, []))})")
+        elif target is not None and abs(entry["share_achieved"] - target) > SHARE_TOLERANCE:
+            warnings.append(f"source {source}: {entry['share_achieved']:.1%} of output tokens, target {target:.1%} "
+                            f"(epochs {entry['epochs']:g}, {entry['available_tokens']:,} tokens available)")
+    written = sum(entry["tokens"] for entry in by_source.values())
+    if target_tokens is not None and written < (1 - SHARE_TOLERANCE) * target_tokens:
+        warnings.append(f"mix.target_tokens: {written:,} tokens written of {target_tokens:,} asked (sources are "
+                        f"capped at mix.max_epochs)")
+    trained, requested = tokenizer.get("vocab_size"), tokenizer.get("requested_vocab_size")
+    if tokenizer.get("trained") and trained is not None and requested is not None and trained < requested:
+        warnings.append(f"tokenizer: {trained:,} pieces trained of tokenizer.vocab_size {requested:,} (the training "
+                        f"sample supports no more)")
+    return warnings
+
+
+def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], share_targets: dict[str, float] | None,
+                tokenizer: dict[str, Any] | None = None, near_params: dict[str, Any] | None = None,
+                target_tokens: int | None = None) -> dict[str, Any]:
+    """`share_targets` None: the mix was off (no targets); `target_tokens`: the size the mix was asked for."""
     funnel = build_funnel(counts, sources, stages)
     by_source: dict[str, dict[str, Any]] = {s: {"docs": 0, "tokens": 0, "bytes": 0, "epochs": 0.0,
-                                                "share_target": share_targets.get(s), "share_achieved": 0.0}
+                                                "share_target": (share_targets or {}).get(s), "share_achieved": 0.0}
                                             for s in sources}
     languages: dict[str, dict[str, Any]] = {}
     available: dict[str, int] = {}
@@ -173,6 +209,7 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
         "dedup": build_dedup(counts, near_params),
         "tokenizer": tokenizer or {},
         "conservation": check_conservation(funnel),
+        "warnings": run_warnings(by_source, funnel, tokenizer or {}, target_tokens),
     }
 
 

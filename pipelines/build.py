@@ -7,9 +7,8 @@ import json
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from corpus.config import MASSIVETEXT_WEIGHTS, Config
+from corpus.config import Config
 from corpus.document import Document
-from corpus.mix import renormalized_weights
 from corpus.shards import REJECT_SCHEMA, doc_schema, document_row, rejection_row
 from corpus.stages import (STAGE_CONTENT, STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_LANGID,
                            STAGE_MIX, STAGE_NEAR_DEDUP, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ, STAGE_REPETITION,
@@ -119,7 +118,7 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache:
                    lambda top: [(("dedup", "largest", doc_id, source), (-size, 0)) for size, doc_id, source in top])]
 
     # Stage 11: the tokenizer, trained on a share-weighted sample of the clean documents (or a given model).
-    weights = renormalized_weights(config.mix.weights, [s.name for s in config.sources], MASSIVETEXT_WEIGHTS)
+    weights = config.share_targets()
     if config.tokenizer.train:
         model = docs | "TrainTokenizer" >> TrainTokenizer(config.tokenizer, weights, config.seed)
     else:

@@ -20,10 +20,9 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
 
-from corpus.config import MASSIVETEXT_WEIGHTS, Config
+from corpus.config import Config
 from corpus.datacard import render_datacard
 from corpus.manifest import build_manifest
-from corpus.mix import renormalized_weights
 from corpus.shards import REJECT_SCHEMA, doc_schema, shard_info, shard_name, write_parquet_bytes
 from corpus.stages import FUNNEL_STAGES
 from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
@@ -187,9 +186,9 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     # Timings vary run to run: they go to the manifest, so stats.json stays byte-identical for the same input.
     train_seconds = tokenizer.pop("train_seconds", None)
     banding = banding_for(config.dedup.minhash)
-    stats = build_stats(counts, sources, FUNNEL_STAGES,
-                        renormalized_weights(config.mix.weights, sources, MASSIVETEXT_WEIGHTS),
-                        tokenizer=tokenizer, near_params={"bands": banding.bands, "rows": banding.rows})
+    stats = build_stats(counts, sources, FUNNEL_STAGES, config.share_targets(), tokenizer=tokenizer,
+                        near_params={"bands": banding.bands, "rows": banding.rows},
+                        target_tokens=config.mix.target_tokens if config.mix.enabled else None)
     # Length summaries and token histograms come from the shards themselves.
     shard_rows = _shard_columns(staging, shards)
     extra = shard_statistics(shard_rows)

@@ -1,4 +1,5 @@
-"""Stage 10: token-weighted mixing (plans, then the pipeline on the shared data), and shards readable by others."""
+"""Stage 10: token-weighted mixing (default shares, plans, warnings, then the pipeline on the shared data), and shards
+readable by others."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus.config import config_from_dict
-from corpus.mix import histogram_bucket, mix_position, plan_mix
+from corpus.mix import histogram_bucket, mix_position, plan_mix, share_targets
+from corpus.stats import build_stats
 from corpus.tokenizer import Tokenizer
 from pipelines.run import run_corpus
 from tests.conftest import shared_data
@@ -45,6 +47,119 @@ def test_plans_count_copies_by_position_only():
     plan = plan_mix(hists, {"web": 1.0}, target=2500, max_epochs=4)["web"]
     copies = [plan.copies(mix_position(f"w{i}", 0)) for i in range(1000)]
     assert sum(copies) == 2500 and set(copies) == {2, 3}
+
+
+def test_default_shares_come_from_the_source_kind_not_its_name():
+    # A wikipedia-kind source named `wiki` gets Wikipedia's 2, not an even share: 48 / (48 + 2) = 0.96.
+    assert share_targets([("web", "wet"), ("wiki", "wikipedia")], {}) == {"web": 0.96, "wiki": 0.04}
+    # A books-kind source named `web` is still books; jsonl/parquet/text go by a name the table knows (c4).
+    assert share_targets([("web", "books"), ("c4", "jsonl")], {}) == pytest.approx({"web": 27 / 37, "c4": 10 / 37})
+
+
+def test_sources_of_one_kind_share_its_default():
+    # Two crawls split web's 48 (24 each) rather than taking 48 each: 24 / 75 = 0.32, books 27 / 75 = 0.36.
+    shares = share_targets([("crawl_a", "wet"), ("crawl_b", "warc"), ("books", "books")], {})
+    assert shares == pytest.approx({"crawl_a": 0.32, "crawl_b": 0.32, "books": 0.36})
+    # A configured weight takes its source out of the split: crawl_a keeps the whole default 48.
+    shares = share_targets([("crawl_a", "wet"), ("crawl_b", "warc")], {"crawl_b": 0.12})
+    assert shares == pytest.approx({"crawl_a": 0.8, "crawl_b": 0.2})
+
+
+def test_a_lone_source_gets_everything():
+    assert share_targets([("notes", "text")], {}) == {"notes": 1.0}
+
+
+def test_config_share_targets_are_none_with_the_mix_off(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    sources = [{"name": "a", "kind": "jsonl", "paths": ["a.jsonl"]},
+               {"name": "b", "kind": "text", "paths": ["a.jsonl"]}]
+    assert config_from_dict({"sources": sources, "mix": {"enabled": False}}, str(tmp_path)).share_targets() is None
+    weighted = config_from_dict({"sources": sources, "mix": {"weights": {"a": 3, "b": 1}}}, str(tmp_path))
+    assert weighted.share_targets() == {"a": 0.75, "b": 0.25}
+
+
+def test_without_max_epochs_the_largest_mix_repeats_nothing():
+    hists = {"web": histogram({f"w{i}": 100 for i in range(100)}),       # 10,000 tokens
+             "books": histogram({f"b{i}": 100 for i in range(10)})}      # 1,000 tokens
+    plans = plan_mix(hists, {"web": 0.5, "books": 0.5}, None, max_epochs=1)
+    # books is used once (1,000 tokens) and web is cut to match it.
+    assert plans["books"].whole == 1 and plans["books"].planned == 1000
+    assert plans["web"].whole == 0 and plans["web"].planned == 1000
+
+
+def stats_counts(web_tokens: int, books_tokens: int) -> dict:
+    """Count records as the pipeline writes them: web and books written, wiki dropped whole at langid."""
+    return {("output", "web", "en", ""): (10, 5000), ("output_tokens", "web", "en", ""): (web_tokens, 0),
+            ("mix", "web", "available", ""): (700, 10),
+            ("output", "books", "en", ""): (2, 3000), ("output_tokens", "books", "en", ""): (books_tokens, 0),
+            ("mix", "books", "available", ""): (100, 2),
+            ("funnel", "wiki", "read", "in"): (6, 60), ("funnel", "wiki", "read", "out"): (5, 50),
+            ("funnel", "wiki", "read", "empty_file"): (1, 10),
+            ("funnel", "wiki", "langid", "in"): (5, 50), ("funnel", "wiki", "langid", "out"): (0, 0),
+            ("funnel", "wiki", "langid", "language_not_allowed"): (5, 50)}
+
+
+def test_stats_warn_of_a_missed_share_and_an_empty_source():
+    stats = build_stats(stats_counts(700, 300), ["web", "books", "wiki"], ("read", "langid"),
+                        {"web": 0.6, "books": 0.3, "wiki": 0.1})
+    # web 700 of 1,000 tokens is 70% (10 points over 60%); books 30% is on target; wiki wrote nothing.
+    assert stats["warnings"] == [
+        "source web: 70.0% of output tokens, target 60.0% (epochs 1, 700 tokens available)",
+        "source wiki: no documents written (most dropped at langid: language_not_allowed 5)"]
+
+
+def test_stats_warn_of_a_size_missed_and_a_small_tokenizer():
+    tokenizer = {"trained": True, "vocab_size": 6024, "requested_vocab_size": 32000}
+    stats = build_stats(stats_counts(690, 310), ["web", "books"], ("read", "langid"), {"web": 0.7, "books": 0.3},
+                        tokenizer=tokenizer, target_tokens=2000)
+    assert stats["warnings"] == [
+        "mix.target_tokens: 1,000 tokens written of 2,000 asked (sources are capped at mix.max_epochs)",
+        "tokenizer: 6,024 pieces trained of tokenizer.vocab_size 32,000 (the training sample supports no more)"]
+
+
+def test_stats_warnings_are_empty_when_nothing_is_off():
+    # Shares within 2 points (69% for 70%), a given tokenizer of any size, the mix off: nothing to say.
+    given = {"trained": False, "vocab_size": 6024, "requested_vocab_size": 32000}
+    assert build_stats(stats_counts(690, 310), ["web", "books"], (), {"web": 0.7, "books": 0.3},
+                       tokenizer=given)["warnings"] == []
+    assert build_stats(stats_counts(900, 100), ["web", "books"], (), None)["warnings"] == []
+
+
+NOTES = ["The river flows slowly through the old town, past the mill and the stone bridge where children wait for "
+         "the boats to come home in the evening light.",
+         "Our committee reviewed the budget for next year and decided that the library will stay open on Sundays, "
+         "because many students asked for more time to study.",
+         "She planted tomatoes, beans and a row of sunflowers behind the house, and by August the garden was full of "
+         "bees and the smell of warm leaves.",
+         "When the train finally arrived, the passengers had been waiting for almost two hours, and most of them were "
+         "tired, hungry and quite annoyed with the company."]
+
+
+@pytest.fixture(scope="module")
+def notes_run(tmp_path_factory):
+    """Four English notes, read twice: as `notes` (en) and as `russian` (ru only, so it ends empty)."""
+    tmp = tmp_path_factory.mktemp("notes")
+    (tmp / "notes.jsonl").write_text("".join(json.dumps({"id": f"n{i}", "text": t}) + "\n"
+                                             for i, t in enumerate(NOTES)))
+    config = config_from_dict({"sources": [
+        {"name": "notes", "kind": "jsonl", "paths": ["notes.jsonl"], "id_field": "id", "languages": ["en"]},
+        {"name": "russian", "kind": "jsonl", "paths": ["notes.jsonl"], "id_field": "id", "languages": ["ru"]}],
+        "mix": {"weights": {"notes": 0.9, "russian": 0.1}}}, base_dir=str(tmp))
+    run_corpus(config, str(tmp / "out"))
+    return tmp / "out"
+
+
+def test_without_max_epochs_every_document_is_written_once(notes_run):
+    ids = sorted(pq.read_table(notes_run / "shards", columns=["id"]).column("id").to_pylist())
+    assert ids == ["notes/notes.jsonl#n0", "notes/notes.jsonl#n1", "notes/notes.jsonl#n2", "notes/notes.jsonl#n3"]
+
+
+def test_an_empty_source_and_a_small_tokenizer_are_warnings_in_stats(notes_run):
+    stats = json.loads((notes_run / "stats.json").read_text())
+    warnings = stats["warnings"]
+    assert "source russian: no documents written (most dropped at langid: language_not_allowed 4)" in warnings
+    assert any(w.startswith("tokenizer: ") and w.endswith("pieces trained of tokenizer.vocab_size 32,000 (the "
+                                                           "training sample supports no more)") for w in warnings)
 
 
 def write_wikipedia_jsonl(data: Path, path: Path) -> None:
@@ -87,7 +202,9 @@ def test_token_shares_meet_the_targets_within_two_points(mixed):
     for source, entry in stats["sources"].items():
         assert abs(entry["share_achieved"] - entry["share_target"]) <= 0.02, (source, entry)
         assert entry["epochs"] > 0
-    assert max(e["epochs"] for e in stats["sources"].values()) == pytest.approx(4.0, abs=0.01)   # max_epochs
+    # No max_epochs written: nothing repeats, and the scarcest source for its share is used whole, once.
+    assert max(e["epochs"] for e in stats["sources"].values()) == pytest.approx(1.0, abs=0.01)
+    assert stats["warnings"] == []
     # The reported tokens are the tokens in the shards.
     rows = pq.read_table(out / "shards", columns=["source", "n_tokens"]).to_pylist()
     for source, entry in stats["sources"].items():

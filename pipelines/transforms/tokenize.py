@@ -41,7 +41,11 @@ class Histogram(beam.CombineFn):
 
 
 def _plans(histograms, weights, target, max_epochs, cap_at_one):
-    return plan_mix(dict(histograms), weights, target, max_epochs, cap_at_one)
+    histograms = dict(histograms)
+    if weights is None:
+        # No target shares (mix off): weights in proportion to the sources' sizes take the same fraction of each.
+        weights = {s: float(sum(h.values())) for s, h in histograms.items()}
+    return plan_mix(histograms, weights, target, max_epochs, cap_at_one)
 
 
 def _natural_plans(histograms):
@@ -51,9 +55,9 @@ def _natural_plans(histograms):
 
 class TrainTokenizer(beam.PTransform):
     """docs -> one element: {"model": bytes, "info": {...}}; the sample is a deterministic, share-weighted
-    selection of whole documents (by bytes: tokens do not exist yet)."""
+    selection of whole documents (by bytes: tokens do not exist yet). `weights` None: natural shares."""
 
-    def __init__(self, cfg: TokenizerConfig, weights: dict[str, float], seed: int):
+    def __init__(self, cfg: TokenizerConfig, weights: dict[str, float] | None, seed: int):
         super().__init__()
         self._cfg, self._weights, self._seed = cfg, weights, seed
 
@@ -149,7 +153,7 @@ class Tokenize(beam.DoFn):
 class Mix(beam.PTransform):
     """units -> the copies to write (SPEC stage 10), plus count records for the funnel and epochs."""
 
-    def __init__(self, cfg: MixConfig, weights: dict[str, float], seed: int):
+    def __init__(self, cfg: MixConfig, weights: dict[str, float] | None, seed: int):
         super().__init__()
         self._cfg, self._weights, self._seed = cfg, weights, seed
 
@@ -160,7 +164,7 @@ class Mix(beam.PTransform):
                                                                       len(u.tokens))))
                  | "TokensPerBucket" >> beam.CombinePerKey(Histogram())
                  | "TokenHistograms" >> beam.combiners.ToDict()
-                 | "MixPlan" >> (beam.Map(_plans, self._weights, cfg.target_tokens, cfg.max_epochs, False)
+                 | "MixPlan" >> (beam.Map(_plans, self._weights, cfg.target_tokens, cfg.epoch_cap, False)
                                  if cfg.enabled else beam.Map(_natural_plans)))
 
         def sample(unit, plan):
