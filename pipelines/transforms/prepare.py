@@ -1,0 +1,204 @@
+"""Stages 1-6 per unit of input: read, normalize, identify the language, apply the quality, repetition and content
+rules, and write what is kept to the work directory (documents and their keys), with rejects and funnel counts.
+
+One element per unit goes in and one small `UnitSummary` comes out: the text never enters a Beam collection. A unit
+whose `done.json` fingerprint matches is not read again (resume).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from corpus.config import Config, SourceConfig
+from corpus.dedup.contamination import ContaminationIndex
+from corpus.document import Document, Rejection
+from corpus.intermediate import DOCS_SCHEMA, KeySettings, document_keys, document_row, keys_schema
+from corpus.rules.content import parse_list
+from corpus.rules.langid import LanguageIdentifier, resolve_model_path
+from corpus.shards import REJECT_SCHEMA, rejection_row
+from corpus.sources import ReadContext, Skipped, reader_for, relative_name
+from corpus.sources.units import Unit, read_piece
+from corpus.stages import (STAGE_CONTENT, STAGE_LANGID, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ,
+                           STAGE_REPETITION, DocumentRules)
+from pipelines.workdir import StepFolder, fingerprint, publish, step_folder
+
+log = logging.getLogger(__name__)
+STEP = "prepared"
+EVAL_SOURCE = "evaluation"
+ROW_GROUP_ROWS = 1024       # rows buffered before a row group is written: bounds a worker's memory
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """What a prepared unit tells the rest of the pipeline: where its files are and what it counted."""
+    key: str
+    source: str
+    folder: str
+    docs: int                        # documents kept after stage 6 (rows of docs.parquet and keys.parquet)
+    counts: tuple[tuple[tuple[str, str, str, str], tuple[int, int]], ...]
+    reused: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "source": self.source, "folder": self.folder, "docs": self.docs,
+                "counts": [[list(k), list(v)] for k, v in self.counts]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], reused: bool) -> "UnitSummary":
+        counts = tuple((tuple(k), tuple(v)) for k, v in data["counts"])
+        return cls(data["key"], data["source"], data["folder"], data["docs"], counts, reused)
+
+
+def contamination_index(config: Config) -> ContaminationIndex | None:
+    """The evaluation set of stage 9 (`dedup.decontamination`), read with the same readers as any source."""
+    dc = config.dedup.decontamination
+    if not dc.paths:
+        return None
+    source = SourceConfig(name=EVAL_SOURCE, kind=dc.kind, paths=dc.paths, text_field=dc.text_field)
+    evaluation = []
+    for pattern in dc.paths:
+        for result in FileSystems.match([pattern]):
+            for meta in sorted(result.metadata_list, key=lambda m: m.path):
+                ctx = ReadContext(source=EVAL_SOURCE, path=meta.path, rel=relative_name(pattern, meta.path),
+                                  max_doc_bytes=config.read.max_doc_bytes, text_field=source.text_field)
+                with FileSystems.open(meta.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                    evaluation += [(d.id, d.text) for d in reader_for(source.kind)(f, ctx) if isinstance(d, Document)]
+    mh = config.dedup.minhash
+    return ContaminationIndex(evaluation, dc.mode, dc.threshold, dc.ngram, mh.num_perm, mh.exact_check_sigmas)
+
+
+def read_list(path: str | None) -> frozenset[str]:
+    """A one-entry-per-line list file (blocklist, flagged words) from any Beam filesystem."""
+    if not path:
+        return frozenset()
+    with FileSystems.open(path) as f:
+        return parse_list(f.read().decode("utf-8").splitlines())
+
+
+class _BufferedParquet:
+    """Rows appended one by one, written a row group at a time under a temporary name."""
+
+    def __init__(self, path: str, schema: pa.Schema):
+        self.path, self.schema = path, schema
+        self._file = FileSystems.create(path + ".tmp")
+        self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
+        self._rows: list[dict[str, Any]] = []
+        self.count = 0
+
+    def append(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        self.count += 1
+        if len(self._rows) >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self._rows = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+        self._file.close()
+        publish(self.path + ".tmp", self.path)
+
+
+class PrepareUnit(beam.DoFn):
+    """Unit -> UnitSummary; its documents, keys and rejects land in `<work>/prepared/<unit key>/`."""
+
+    def __init__(self, config: Config, work: str, settings: KeySettings, ftlang_cache: str | None):
+        self._config, self._work, self._settings = config, work, settings
+        self._ftlang_cache = ftlang_cache
+        self._rules: DocumentRules | None = None
+        self._contamination: ContaminationIndex | None = None
+        self._stages = ()
+
+    def setup(self):
+        cfg = self._config
+        identifier = LanguageIdentifier(resolve_model_path(cfg.langid.model, self._ftlang_cache),
+                                        cfg.langid.sample_chars)
+        self._rules = DocumentRules(cfg, identifier, blocklist=read_list(cfg.content.domain_blocklist),
+                                    flagged_words=read_list(cfg.content.flagged_words))
+        self._contamination = contamination_index(cfg)
+        r = self._rules
+        self._stages = ((STAGE_NORMALIZE, r.normalize), (STAGE_LANGID, r.identify_language),
+                        (STAGE_QUALITY, r.quality), (STAGE_REPETITION, r.repetition), (STAGE_CONTENT, r.content))
+
+    def process(self, element: tuple[Unit, str]) -> Iterator[UnitSummary]:
+        unit, unit_fingerprint = element
+        folder = step_folder(self._work, STEP, unit.key)
+        done = folder.done(unit_fingerprint)
+        if done is not None:
+            yield UnitSummary.from_json(done, reused=True)
+            return
+        summary = self._prepare(unit, folder)
+        folder.finish(unit_fingerprint, summary.to_json())
+        yield summary
+
+    def _prepare(self, unit: Unit, folder: StepFolder) -> UnitSummary:
+        counts: dict[tuple[str, str, str, str], tuple[int, int]] = {}
+        settings = self._settings
+        docs = _BufferedParquet(folder.file("docs.parquet"), DOCS_SCHEMA)
+        keys = _BufferedParquet(folder.file("keys.parquet"), keys_schema(settings.num_perm, settings.banding.bands))
+        rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
+        keep_rejects = self._config.output.keep_rejects
+
+        def add(key: tuple[str, str, str, str], n_bytes: int) -> None:
+            docs_n, bytes_n = counts.get(key, (0, 0))
+            counts[key] = (docs_n + 1, bytes_n + n_bytes)
+
+        def reject(rej: Rejection) -> None:
+            add(("funnel", rej.source, rej.stage, rej.reason), rej.n_bytes)
+            if keep_rejects:
+                rejects.append(rejection_row(rej))
+
+        for item in self._read(unit):
+            if isinstance(item, Skipped):
+                add(("read_skipped", item.source, item.kind, ""), item.n_bytes)
+                continue
+            if isinstance(item, Rejection):
+                # A read error is an input of stage 1 that never became a document.
+                add(("funnel", item.source, STAGE_READ, "in"), item.n_bytes)
+                log.warning("read error (%s) %s", item.reason, item.detail)
+                reject(item)
+                continue
+            doc: Document | Rejection = item
+            add(("funnel", doc.source, STAGE_READ, "in"), doc.n_bytes)
+            add(("funnel", doc.source, STAGE_READ, "out"), doc.n_bytes)
+            for stage, rule in self._stages:
+                add(("funnel", doc.source, stage, "in"), doc.n_bytes)
+                result = rule(doc)
+                if isinstance(result, Rejection):
+                    reject(result)
+                    break
+                doc = result
+                add(("funnel", doc.source, stage, "out"), doc.n_bytes)
+            else:
+                docs.append(document_row(doc))
+                matched = self._contamination.match(doc.text) if self._contamination else None
+                keys.append(document_keys(doc, settings, matched))
+        for writer in (docs, keys, rejects):
+            writer.close()
+        return UnitSummary(unit.key, unit.source, folder.path, docs.count, tuple(sorted(counts.items())))
+
+    def _read(self, unit: Unit) -> Iterator[Document | Rejection | Skipped]:
+        cfg = self._config
+        src = cfg.source(unit.source)
+        for piece in unit.pieces:
+            ctx = ReadContext(source=src.name, path=piece.path, rel=piece.rel, max_doc_bytes=cfg.read.max_doc_bytes,
+                              html_extractor=cfg.read.html_extractor, text_field=src.text_field,
+                              id_field=src.id_field, url_field=src.url_field, title_field=src.title_field)
+            try:
+                stream = FileSystems.open(piece.path, compression_type=CompressionTypes.UNCOMPRESSED)
+            except Exception as exc:  # noqa: BLE001 - any filesystem failure is a counted, logged read error
+                yield ctx.error("unreadable_file", piece.start, f"{type(exc).__name__}: {exc}")
+                continue
+            with stream:
+                yield from read_piece(reader_for(src.kind), stream, piece, ctx)

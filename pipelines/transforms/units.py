@@ -1,0 +1,51 @@
+"""The units of work: every source's files listed (any Beam filesystem), split into units, each with the
+fingerprint of what its stages 1-6 read and the settings they used (so a rerun knows what it may reuse)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from apache_beam.io.filesystems import FileSystems
+
+from corpus.config import Config
+from corpus.intermediate import KeySettings
+from corpus.sources import relative_name
+from corpus.sources.units import Unit, plan_units
+from pipelines.workdir import fingerprint
+
+
+def _listed(config: Config, source) -> list[tuple[str, str, int, float]]:
+    """(path, rel, size, mtime) of every file a source's patterns match, sorted and distinct."""
+    found: dict[str, tuple[str, str, int, float]] = {}
+    for pattern in source.paths:
+        for result in FileSystems.match([pattern]):
+            for meta in result.metadata_list:
+                found.setdefault(meta.path, (meta.path, relative_name(pattern, meta.path), meta.size_in_bytes,
+                                             meta.last_updated_in_seconds))
+    return [found[p] for p in sorted(found)]
+
+
+def stage_settings(config: Config, settings: KeySettings, ftlang_cache: str | None) -> dict:
+    """Everything stages 1-6 and the key columns depend on: the config minus what later stages alone read."""
+    relevant = config.to_dict()
+    for later in ("mix", "tokenizer", "output"):
+        relevant.pop(later, None)
+    relevant["keep_rejects"] = config.output.keep_rejects
+    relevant["keys"] = dataclasses.asdict(settings)
+    relevant["ftlang_cache"] = ftlang_cache
+    return relevant
+
+
+def planned_units(config: Config, settings: KeySettings, ftlang_cache: str | None) -> list[tuple[Unit, str]]:
+    """[(unit, fingerprint)] in a stable order. The fingerprint covers the unit's byte ranges, each file's size and
+    modification time, and the stage settings."""
+    common = stage_settings(config, settings, ftlang_cache)
+    planned = []
+    for source in config.sources:
+        files = _listed(config, source)
+        stamps = {path: (size, mtime) for path, _, size, mtime in files}
+        for unit in plan_units(source.name, source.kind, [(p, r, s) for p, r, s, _ in files],
+                               config.read.unit_bytes):
+            identity = [(piece.path, piece.start, piece.end, stamps[piece.path]) for piece in unit.pieces]
+            planned.append((unit, fingerprint("prepare", identity, common)))
+    return planned

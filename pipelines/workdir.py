@@ -1,0 +1,85 @@
+"""The work directory (`OUT/_work/` unless `output.work_dir` says otherwise): the files each unit of work leaves
+behind, and the fingerprints that let a rerun reuse them (issue 13: resume).
+
+A step's outputs are written under temporary names and renamed; its `done.json` is written last and holds the
+step's fingerprint (what it read, the settings it used, this package's version) and its small summary. A rerun
+whose fingerprint matches reads the summary and skips the work; anything without a matching `done.json` (a crash
+in the middle, other settings) is done again from the start, so a resumed run writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+DONE = "done.json"
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("corpus")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-able parts (sorted keys: dict order never matters)."""
+    text = json.dumps([package_version(), *parts], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def join(*parts: str) -> str:
+    return FileSystems.join(*parts)
+
+
+def read_json(path: str) -> Any | None:
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path) as f:
+        try:
+            return json.loads(f.read().decode("utf-8"))
+        except ValueError:
+            return None    # a done file cut short by a crash: the step is not done
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write under a temporary name, then rename: a reader never sees half a file."""
+    tmp = path + ".tmp"
+    with FileSystems.create(tmp) as f:
+        f.write(data)
+    publish(tmp, path)
+
+
+def publish(tmp: str, path: str) -> None:
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([tmp], [path])
+
+
+@dataclass(frozen=True)
+class StepFolder:
+    """One step's folder for one unit: `<work>/<step>/<unit key>/`."""
+    path: str
+
+    def file(self, name: str) -> str:
+        return join(self.path, name)
+
+    def done(self, expected: str) -> dict[str, Any] | None:
+        """The summary a finished step left, if its fingerprint is `expected`; else None (do the work)."""
+        record = read_json(self.file(DONE))
+        if isinstance(record, dict) and record.get("fingerprint") == expected:
+            return record.get("summary")
+        return None
+
+    def finish(self, fingerprint_: str, summary: dict[str, Any]) -> None:
+        write_bytes(self.file(DONE), json.dumps({"fingerprint": fingerprint_, "summary": summary},
+                                                sort_keys=True).encode("utf-8"))
+
+
+def step_folder(work: str, step: str, key: str) -> StepFolder:
+    return StepFolder(join(work, step, key))
