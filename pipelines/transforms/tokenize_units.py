@@ -149,7 +149,8 @@ class TokenizeUnit(beam.DoFn):
         if done is None:
             done = self._tokenize(unit, dedup, folder)
             folder.finish(expected, done)
-        yield dict(done, key=unit.key, source=unit.source, folder=folder.path)
+        yield dict(done, key=unit.key, source=unit.source, folder=folder.path, fingerprint=expected,
+                   prepared_folder=unit.folder)
 
     def _tokenize(self, unit: UnitSummary, dedup: dict[str, Any], folder) -> dict[str, Any]:
         tok = self._tokenizer
