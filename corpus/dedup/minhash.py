@@ -124,12 +124,19 @@ def verification(estimate: float, threshold: float, num_perm: int, sigmas: float
     within `sigmas` standard deviations of the threshold. With 256 slots the estimate's spread at J = 0.8 is
     0.025, so without the exact check pairs just above the threshold are missed and pairs just below are taken
     about as often as not; the exact check touches only that narrow band."""
-    margin = sigmas * expected_std(threshold, num_perm)
-    if estimate >= threshold + margin:
+    low, high = verification_bounds(threshold, num_perm, sigmas)
+    if estimate >= high:
         return YES
-    if estimate < threshold - margin:
+    if estimate < low:
         return NO
     return EXACT
+
+
+def verification_bounds(threshold: float, num_perm: int, sigmas: float) -> tuple[float, float]:
+    """(low, high) of `verification`: an estimate >= high is a duplicate, one < low is not, one between them
+    gets the exact check (shared with the vectorised corpus.dedup.arrays.verify)."""
+    margin = sigmas * expected_std(threshold, num_perm)
+    return threshold - margin, threshold + margin
 
 
 def shingle_set(words: Sequence[str], n: int) -> np.ndarray:
@@ -181,6 +188,35 @@ def band_keys(sig: np.ndarray, banding: Banding) -> list[tuple[int, bytes]]:
     raw = sig.astype("<u4").tobytes()
     return [(i, hashlib.blake2b(raw[i * r * 4:(i + 1) * r * 4], digest_size=8).digest())
             for i in range(banding.bands)]
+
+
+_GOLDEN64 = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    # SplitMix64's increment and finalizer (Steele, Lea, Flood 2014; Vigna's constants): a bijection on uint64
+    # whose output bits all depend on every input bit. uint64 arithmetic wraps, which is the mod 2^64 it wants.
+    z = x + _GOLDEN64
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def band_hashes(signatures: np.ndarray, banding: Banding) -> np.ndarray:
+    """(N, bands) uint64: one hash per band of each of N signatures (an (N, num_perm) uint32 array), vectorised
+    over documents and bands; the per-unit step's counterpart of `band_keys`. Equal band rows give equal hashes;
+    distinct ones collide with probability about 2^-64, and a collision only adds a candidate pair that
+    verification rejects. Holds one (N, bands) uint64 temporary besides the result."""
+    signatures = np.asarray(signatures, dtype=np.uint32)
+    used = banding.bands * banding.rows
+    if signatures.ndim != 2 or signatures.shape[1] < used:
+        raise ValueError(f"band_hashes needs (N, >= {used}) signatures for {banding}, got {signatures.shape}")
+    hashes = np.zeros((len(signatures), banding.bands), dtype=np.uint64)
+    for row in range(banding.rows):
+        # Column row + k*rows is this row of band k. For a given hash so far, distinct row values give distinct
+        # results, so two bands that first differ in a row still differ right after it.
+        hashes = _splitmix64(hashes + signatures[:, row:used:banding.rows].astype(np.uint64))
+    return hashes
 
 
 def short_key(words: Sequence[str]) -> bytes:
