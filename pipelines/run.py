@@ -7,18 +7,26 @@ interrupted run never leaves a manifest pointing at partial shards.
 
 from __future__ import annotations
 
+import difflib
+import errno
 import hashlib
 import json
 import logging
+import shlex
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, TestOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions, _BeamArgumentParser
+from apache_beam.portability.api import beam_provision_api_pb2
+from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo, FnApiRunner
+from apache_beam.runners.portability.portable_runner import JobServiceHandle
+from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
 from corpus.config import Config
 from corpus.datacard import render_datacard
@@ -43,20 +51,123 @@ class RunResult:
     job: Any = None          # a dry run's job description (Dataflow `--dry_run`): nothing ran, nothing written
 
 
+LOCAL_RUNNERS = ("directrunner", "prismrunner")
+DRY_RUN_RUNNERS = ("dataflowrunner", "testdataflowrunner")    # the runners that implement --dry_run
+
+
+def runner_name(options: PipelineOptions) -> str:
+    """The runner the options choose, lower-case with the `runner` suffix as Beam's registry spells it
+    (`--runner direct` and `--runner=apache_beam...DirectRunner` are both "directrunner"; none given is too)."""
+    name = (options.view_as(StandardOptions).runner or "DirectRunner").rsplit(".", 1)[-1].lower()
+    return name if name.endswith("runner") else name + "runner"
+
+
 def with_staged_code(beam_args: list[str]) -> list[str]:
     """For a remote runner, stage this project (both `corpus/` and `pipelines/`) to the workers from its
     pyproject.toml unless the user chose how (`--setup_file`, `--extra_package(s)`, `--sdk_container_image`)."""
     args = list(beam_args)
-    joined = " ".join(args)
-    runner = next((a.split("=", 1)[1] for a in args if a.startswith("--runner=")), None)
-    if runner is None and "--runner" in args:
-        runner = args[args.index("--runner") + 1]
-    local = runner is None or runner.lower() in ("direct", "directrunner", "prismrunner", "prism")
-    chosen = any(flag in joined for flag in ("--setup_file", "--extra_package", "--sdk_container_image"))
+    chosen = any(a.startswith(flag) for a in args for flag in ("--setup_file", "--extra_package",
+                                                               "--sdk_container_image"))
     project_file = Path(__file__).resolve().parents[1] / "pyproject.toml"
-    if not local and not chosen and project_file.is_file():
+    if runner_name(PipelineOptions(args)) not in LOCAL_RUNNERS and not chosen and project_file.is_file():
         args.append(f"--setup_file={project_file}")
     return args
+
+
+class BeamOptionError(ValueError):
+    """A pass-through option that Beam does not know, or that this run cannot honour (raised before any work)."""
+
+
+class _OptionParser(_BeamArgumentParser):
+    def error(self, message):
+        # argparse prints its usage and exits; the CLI prints this one line instead
+        raise BeamOptionError(message)
+
+
+def _beam_option_parser() -> _OptionParser:
+    """A parser of every option Beam knows: what each PipelineOptions subclass registers, collected the way
+    PipelineOptions.get_all_options collects them."""
+    classes: dict[str, type] = {}
+    for cls in PipelineOptions.__subclasses__():
+        classes.setdefault(str(cls), cls)
+    parser = _OptionParser(allow_abbrev=False, add_help=False)
+    for cls in classes.values():
+        cls._add_argparse_args(parser)
+    return parser
+
+
+def check_beam_args(beam_args: list[str], own_options: Iterable[str] = ()) -> None:
+    """Refuse, before any work, what Beam would only log and discard (so a typo ran the defaults), with the
+    closest option among `own_options` and Beam's; and `--dry_run` on a runner without one, which ran the whole
+    pipeline instead."""
+    parser = _beam_option_parser()
+    _, unknown = parser.parse_known_args(beam_args)
+    if unknown:
+        token = unknown[0]
+        if not token.startswith("-"):
+            raise BeamOptionError(f"unexpected argument {token!r}")
+        name = token.split("=", 1)[0]
+        known = [*own_options, *(flag for action in parser._actions for flag in action.option_strings)]
+        close = difflib.get_close_matches(name, known, n=1)
+        raise BeamOptionError(f"unknown option {name}" + (f" (did you mean {close[0]}?)" if close else "")
+                              + ": neither a corpus option nor a Beam pipeline option")
+    options = PipelineOptions(beam_args)
+    if options.view_as(TestOptions).dry_run and runner_name(options) not in DRY_RUN_RUNNERS:
+        raise BeamOptionError("--dry_run builds a Dataflow job without submitting it: it needs "
+                              "--runner=DataflowRunner (a local run has no job to build)")
+
+
+def check_output_dir(out_dir: str) -> None:
+    """A local output directory that is a file, or lies below one, fails here rather than after the whole run."""
+    if "://" in out_dir:
+        return
+    path = Path(out_dir).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "a file, not a directory (the output directory must be one)",
+                                 str(existing))
+
+
+def _worker_command(quiet: bool) -> str:
+    """The SDK worker process of `--direct_running_mode=multi_processing`, as Beam starts it, but ignoring SIGINT:
+    Ctrl-C reaches the whole process group, and only the driver handles it (it stops the workers). Quiet workers
+    send stderr to /dev/null: their logs reach the driver through the Fn API, and a failed bundle's traceback
+    comes back as the driver's exception."""
+    command = shlex.join([sys.executable, "-m", "apache_beam.runners.worker.sdk_worker_main"])
+    return f"trap '' INT; exec {command}" + (" 2>/dev/null" if quiet else "")
+
+
+class _LocalRunner(FnApiRunner):
+    """Beam's FnApiRunner, which Beam's DirectRunner runs a batch pipeline on, without the DirectRunner's attempt
+    to download and start Prism first (on every run; online, the pipeline would run on Prism instead)."""
+
+    def __init__(self, options: PipelineOptions, quiet_workers: bool):
+        self._worker_command = _worker_command(quiet_workers)
+        # As the DirectRunner does: worker processes read the pipeline options (filesystems, S3 endpoint) from here.
+        encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+        super().__init__(provision_info=ExtendedProvisionInfo(
+            beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)))
+
+    # FnApiRunner.run_pipeline sets this from --direct_running_mode; the multi_processing one gets our command.
+    @property
+    def _default_environment(self):
+        return self.__environment
+
+    @_default_environment.setter
+    def _default_environment(self, environment):
+        if isinstance(environment, SubprocessSDKEnvironment):
+            environment = SubprocessSDKEnvironment.from_command_string(self._worker_command)
+        self.__environment = environment
+
+
+def uses_local_runner(beam_args: list[str]) -> bool:
+    return runner_name(PipelineOptions(beam_args)) == "directrunner"
+
+
+def local_runner(options: PipelineOptions, quiet_workers: bool = True) -> FnApiRunner | None:
+    """The runner object for a DirectRunner run (the default); None for any other runner, which Beam creates
+    from the options (`--runner=PrismRunner --prism_location=...` runs on Prism)."""
+    return _LocalRunner(options, quiet_workers) if runner_name(options) == "directrunner" else None
 
 
 def _join(*parts: str) -> str:
@@ -147,10 +258,12 @@ def _shard_columns(staging: str, shards: list[dict[str, Any]]) -> list[dict[str,
 
 
 def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
-               ftlang_cache: str | None = None) -> RunResult:
+               ftlang_cache: str | None = None, worker_stderr: bool = False) -> RunResult:
+    """`worker_stderr`: let `multi_processing` worker processes write to stderr (the CLI's --debug)."""
     started = time.time()
     out_dir = out_dir.rstrip("/")
     staging = _join(out_dir, STAGING)
+    check_beam_args(beam_args or [])
     options = PipelineOptions(with_staged_code(beam_args or []))
     # Filesystem options (S3 endpoint and keys, GCS project) also serve the reads and writes made here, outside
     # the transforms: listing inputs, the staging directory, stats, manifest and data card.
@@ -162,6 +275,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         result = p.run()
         return RunResult(out_dir=out_dir, stats={}, manifest={}, seconds=time.time() - started,
                          job=getattr(result, "job", None))
+    check_output_dir(out_dir)
     if not FileSystems.exists(out_dir):
         FileSystems.mkdirs(out_dir)
     if FileSystems.exists(_join(out_dir, "manifest.json")):
@@ -169,7 +283,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     if FileSystems.exists(staging):
         _delete_tree(staging)
 
-    with beam.Pipeline(options=options) as p:
+    with beam.Pipeline(runner=local_runner(options, quiet_workers=not worker_stderr), options=options) as p:
         build_pipeline(p, config, staging, ftlang_cache)
 
     counts = merge_counts((tuple(k), tuple(v)) for k, v in
