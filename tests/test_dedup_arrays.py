@@ -1,0 +1,641 @@
+"""corpus.dedup.arrays: exact dedup, LSH candidates, verification, components and survivors, decontamination on key
+arrays, against brute force in this file, hand-made cases, and the Beam transforms they replace."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict, deque
+from pathlib import Path
+
+import apache_beam as beam
+import numpy as np
+import pytest
+
+from corpus.config import MinHashConfig, config_from_dict
+from corpus.dedup import arrays
+from corpus.dedup.arrays import (KEPT, band_candidates, cluster_sizes, connected_components, duplicate_of_array,
+                                 estimated_jaccards, eval_band_candidates, exact_duplicates, exact_jaccards,
+                                 first_matches, key_table, local_rows, near_duplicates, shared_keys,
+                                 survivor_sort, unique_pairs, verify)
+from corpus.dedup.exact import exact_key
+from corpus.dedup.minhash import (Banding, band_hashes, band_keys, bucket_pairs, choose_banding, dedup_words,
+                                  estimated_jaccard, ngram_keys, order_key, shingle_set, short_key,
+                                  text_signature, verification)
+from corpus.document import Document
+from corpus.sample.generate import DE, EN, ES, FR, RU
+from corpus.sources import ReadContext, reader_for, relative_name
+
+
+class Ids:
+    """ids_of over a fixed list that records every request, so tests can say which ids were asked for."""
+
+    def __init__(self, ids):
+        self.ids = list(ids)
+        self.asked: list[list[int]] = []
+
+    def __call__(self, indices):
+        self.asked.append(sorted(int(i) for i in indices))
+        return [self.ids[i] for i in indices]
+
+
+def as_dict(removed) -> dict[int, int]:
+    assert list(removed.docs) == sorted(removed.docs)
+    return dict(zip(removed.docs.tolist(), removed.duplicate_of.tolist()))
+
+
+def shuffled_ids(n: int, rng) -> list[str]:
+    """Ids whose sort order is unrelated to the index order."""
+    return [f"src/file{k % 7}.jsonl#{k}" for k in rng.permutation(n).tolist()]
+
+
+# --- brute force, written independently of corpus.dedup.arrays -------------------------------------------------
+
+def brute_exact(keys: list[bytes], priority, ids) -> dict[int, int]:
+    groups = defaultdict(list)
+    for i, k in enumerate(keys):
+        groups[k].append(i)
+    removed = {}
+    for members in groups.values():
+        best = min(members, key=lambda i: (-priority[i], ids[i]))
+        removed.update({i: best for i in members if i != best})
+    return removed
+
+
+def brute_band(members, hashes, priority, ids, hot, heads) -> set[tuple[int, int]]:
+    buckets = defaultdict(list)
+    for m, h in zip(members, hashes):
+        buckets[h].append(m)
+    pairs = set()
+    for docs in buckets.values():
+        by_id = {ids[d]: d for d in docs}
+        ordered = sorted(order_key(priority[d], ids[d]) for d in docs)
+        for a, b in bucket_pairs(ordered, hot, heads):
+            pairs.add(tuple(sorted((by_id[a], by_id[b]))))
+    return pairs
+
+
+def brute_components(edges, n) -> list[int]:
+    neighbours = defaultdict(set)
+    for a, b in edges:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    label = [-1] * n
+    for start in range(n):
+        if label[start] == -1:
+            seen, queue = [start], deque([start])
+            label[start] = start
+            while queue:
+                for nxt in neighbours[queue.popleft()]:
+                    if label[nxt] == -1:
+                        label[nxt] = start
+                        seen.append(nxt)
+                        queue.append(nxt)
+    return label   # BFS from the smallest unlabelled node: the label is the component's smallest node
+
+
+def brute_greedy(edges, priority, ids) -> dict[int, int]:
+    """Walk every document of a pair best first; keep it unless a kept neighbour exists, else name the best one."""
+    neighbours = defaultdict(set)
+    for a, b in edges:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    key = lambda i: (-priority[i], ids[i])  # noqa: E731
+    kept, removed = set(), {}
+    for doc in sorted(neighbours, key=key):
+        kept_neighbours = [n for n in neighbours[doc] if n in kept]
+        if kept_neighbours:
+            removed[doc] = min(kept_neighbours, key=key)
+        else:
+            kept.add(doc)
+    return removed
+
+
+# --- band hashes and verification helpers in minhash.py ---------------------------------------------------------
+
+def test_band_hashes_are_equal_exactly_where_band_keys_are():
+    rng = np.random.default_rng(1)
+    banding = Banding(bands=8, rows=4)
+    sigs = rng.integers(0, 2**32, size=(40, 34), dtype=np.uint32)   # 2 slots past bands*rows are ignored
+    sigs[1] = sigs[0]                      # every band shared
+    sigs[2, 8:12] = sigs[0, 8:12]          # band 2 shared
+    sigs[3, 28:34] = sigs[0, 28:34]        # band 7 and the unused tail shared
+    sigs[4, :32] = sigs[0, :32]
+    sigs[4, 33] ^= 1                       # differs from 0 only in an unused slot: every band shared
+    sigs[5, 4:8] = sigs[0, 4:8]
+    sigs[5, 7] ^= 1                        # band 1 differs from 0 in its last row only
+    hashes = band_hashes(sigs, banding)
+    assert hashes.shape == (40, 8) and hashes.dtype == np.uint64
+    keys = [band_keys(s, banding) for s in sigs]
+    for i in range(40):
+        for j in range(40):
+            assert (hashes[i] == hashes[j]).tolist() == [a == b for a, b in zip(keys[i], keys[j])]
+    assert (hashes[2] == hashes[0]).tolist() == [False, False, True, False, False, False, False, False]
+    assert (hashes[3] == hashes[0]).tolist() == [False] * 7 + [True]
+    assert (hashes[4] == hashes[0]).all() and not (hashes[5] == hashes[0]).any()
+
+
+def test_band_hashes_name_signatures_too_short_for_the_banding():
+    with pytest.raises(ValueError, match="band_hashes needs"):
+        band_hashes(np.zeros((3, 30), np.uint32), Banding(bands=8, rows=4))
+
+
+def test_verify_splits_pairs_as_the_scalar_verification_does():
+    num_perm, threshold, sigmas = 256, 0.8, 3.0
+    margin = 3.0 * math.sqrt(0.8 * 0.2 / 256)           # 0.075
+    estimates = np.array([0.95, threshold + margin, 0.86, 0.81, 0.8, threshold - margin, 0.70, 0.0,
+                          np.nextafter(threshold + margin, 0), np.nextafter(threshold - margin, 0)])
+    pairs = np.arange(2 * len(estimates)).reshape(-1, 2)
+    sure, uncertain = verify(pairs, estimates, threshold, num_perm, sigmas)
+    expected = [verification(float(e), threshold, num_perm, sigmas) for e in estimates]
+    assert expected == ["yes", "yes", "exact", "exact", "exact", "exact", "no", "no", "exact", "no"]
+    assert sure.tolist() == [p for p, v in zip(pairs.tolist(), expected) if v == "yes"]
+    assert uncertain.tolist() == [p for p, v in zip(pairs.tolist(), expected) if v == "exact"]
+    sure, uncertain = verify(pairs, estimates, threshold, num_perm, 0.0)   # no exact check: the threshold decides
+    assert sure.tolist() == pairs[estimates >= 0.8].tolist() and len(uncertain) == 0
+
+
+# --- exact dedup --------------------------------------------------------------------------------------------------
+
+def test_exact_groups_keep_the_higher_priority_then_the_smaller_id():
+    digests = np.array([[7, 1], [5, 5], [7, 1], [7, 1], [5, 5], [9, 9], [5, 5]], dtype=np.uint64)
+    priority = np.array([1, 2, 3, 3, 2, 0, 1])
+    ids = Ids(["web#a", "web#m", "wiki#z", "wiki#b", "web#k", "web#q", "books#a"])
+    removed = exact_duplicates(digests, priority, ids)
+    # Group [0, 2, 3]: 2 and 3 share the top priority, "wiki#b" < "wiki#z". Group [1, 4, 6]: "web#k" < "web#m".
+    assert as_dict(removed) == {0: 3, 2: 3, 1: 4, 6: 4}
+    # Ids only for the members tied for survival: not document 0 (lower priority), 6 (lower), 5 (alone).
+    assert ids.asked == [[1, 2, 3, 4]]
+    assert cluster_sizes(duplicate_of_array(7, removed)).tolist() == [0, 0, 0, 3, 3, 1, 0]
+
+
+def test_priority_alone_decides_without_asking_for_ids():
+    digests = np.array([[1, 1], [1, 1], [1, 1]], dtype=np.uint64)
+    ids = Ids(["c", "b", "a"])
+    assert as_dict(exact_duplicates(digests, np.array([1, 5, 2]), ids)) == {0: 1, 2: 1}
+    assert ids.asked == []
+
+
+def test_exact_digests_as_bytes_or_two_words_agree_with_brute_force():
+    rng = np.random.default_rng(7)
+    n = 3000
+    texts = [f"text {int(t)}" for t in rng.zipf(1.6, n) % 400]   # many duplicate groups, a few large
+    keys = [exact_key(t) for t in texts]
+    priority = rng.integers(0, 3, n)
+    ids = shuffled_ids(n, rng)
+    as_bytes = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(n, 16)
+    expected = brute_exact(keys, priority, ids)
+    assert len(expected) > n / 2
+    assert as_dict(exact_duplicates(as_bytes, priority, Ids(ids))) == expected
+    assert as_dict(exact_duplicates(as_bytes.view(np.uint64), priority, Ids(ids))) == expected
+
+
+def test_short_documents_group_on_their_whole_key_among_the_given_members():
+    texts = {3: "Click here to subscribe!", 8: "click here to SUBSCRIBE", 5: "Read more about us.",
+             9: "CLICK HERE, TO SUBSCRIBE"}
+    members = np.array(sorted(texts))
+    keys = np.frombuffer(b"".join(short_key(dedup_words(texts[i])) for i in members), np.uint8).reshape(-1, 16)
+    priority = np.zeros(10, int)
+    priority[9] = 1
+    removed = exact_duplicates(keys, priority, Ids([f"d{i}" for i in range(10)]), members=members)
+    assert as_dict(removed) == {3: 9, 8: 9}
+
+
+def test_no_keys_no_removals():
+    removed = exact_duplicates(np.zeros((0, 16), np.uint8), np.zeros(0, int), Ids([]))
+    assert len(removed.docs) == 0
+
+
+def test_cluster_sizes_add_the_weights_removed_in_a_survivors_favour():
+    # After exact dedup: 0 stands for 3 copies, 1 for 1, 2 was removed (weight 0), 3 stands for 2, 4 for 1.
+    exact_sizes = np.array([3, 1, 0, 2, 1])
+    near = duplicate_of_array(5, arrays.Removed(np.array([1, 3]), np.array([0, 0])))
+    assert near.tolist() == [KEPT, 0, KEPT, 0, KEPT]
+    assert cluster_sizes(near, weights=exact_sizes).tolist() == [6, 0, 0, 0, 1]
+
+
+def test_a_document_removed_by_two_steps_is_an_error():
+    first = arrays.Removed(np.array([1]), np.array([0]))
+    with pytest.raises(ValueError, match="removed by two steps"):
+        duplicate_of_array(3, first, arrays.Removed(np.array([1]), np.array([2])))
+
+
+# --- LSH candidates -----------------------------------------------------------------------------------------------
+
+def test_small_buckets_give_all_pairs_hot_ones_pair_with_their_heads():
+    # Bucket 5: four members (hot at hot_bucket_size 3); bucket 7: two; bucket 9: one.
+    members = np.array([10, 11, 12, 13, 20, 21, 30])
+    hashes = np.array([5, 5, 5, 5, 7, 7, 9], dtype=np.uint64)
+    priority = np.zeros(31, int)
+    priority[13] = 2                 # the best of bucket 5, then 12 (smaller id than 10 and 11)
+    ids = Ids({i: f"d{100 - i}" for i in range(31)}.get(i) for i in range(31))
+    found = band_candidates(members, hashes, priority, ids, hot_bucket_size=3, heads=2)
+    assert found.pairs.tolist() == [[10, 12], [10, 13], [11, 12], [11, 13], [12, 13], [20, 21]]
+    assert (found.hot_buckets, found.hot_bucket_members) == (1, 4)
+    assert ids.asked == [[10, 11, 12]]   # tied for the second head; the pair in bucket 7 needs no ids
+
+
+def test_a_hot_bucket_of_thousands_gives_heads_times_members_pairs():
+    n = 5000
+    members = np.arange(n)
+    priority = np.ones(n, int)
+    priority[4000], priority[17] = 4, 3      # two higher-priority members: always heads
+    ids = Ids(shuffled_ids(n, np.random.default_rng(3)))
+    found = band_candidates(members, np.full(n, 42, np.uint64), priority, ids, hot_bucket_size=64, heads=8)
+    assert len(found.pairs) == sum(n - h - 1 for h in range(8))
+    best_six = sorted((i for i in range(n) if priority[i] == 1), key=ids.ids.__getitem__)[:6]
+    heads = {4000, 17, *best_six}
+    assert all(a in heads or b in heads for a, b in found.pairs.tolist())
+    assert found.hot_buckets == 1 and found.hot_bucket_members == n
+    # Ids for the 4998 members tied at priority 1 (they compete for six head places), not for the two above them.
+    assert len(ids.asked) == 1 and len(ids.asked[0]) == n - 2 and 17 not in ids.asked[0]
+
+
+def test_lower_priority_members_of_a_hot_bucket_need_no_ids():
+    priority = np.array([3] * 8 + [1] * 100)
+    ids = Ids(f"x{i:03d}" for i in range(108))
+    band_candidates(np.arange(108), np.zeros(108, np.uint64), priority, ids, hot_bucket_size=64)
+    assert ids.asked == [list(range(8))]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_band_candidates_agree_with_bucket_pairs_on_random_buckets(seed):
+    rng = np.random.default_rng(seed)
+    n = 4000
+    members = np.sort(rng.choice(10 * n, n, replace=False))
+    # Hash values from a skewed distribution: many singletons, buckets of every size, several hot ones.
+    hashes = (rng.zipf(1.3, n) % 3000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    priority = rng.integers(0, 3, 10 * n)
+    ids = shuffled_ids(10 * n, rng)
+    found = band_candidates(members, hashes, priority, Ids(ids), hot_bucket_size=16, heads=4)
+    expected = brute_band(members.tolist(), hashes.tolist(), priority, ids, 16, 4)
+    assert found.hot_buckets >= 3
+    assert set(map(tuple, found.pairs.tolist())) == expected and len(found.pairs) == len(expected)
+    assert found.pairs.tolist() == sorted(found.pairs.tolist())
+
+
+def test_pairs_from_several_bands_are_kept_once():
+    first = np.array([[1, 2], [3, 4]])
+    second = np.array([[3, 4], [0, 9], [1, 2]])
+    assert unique_pairs(first, second).tolist() == [[0, 9], [1, 2], [3, 4]]
+    assert unique_pairs(np.empty((0, 2), np.int64)).shape == (0, 2)
+
+
+# --- verification ---------------------------------------------------------------------------------------------------
+
+def test_estimated_jaccards_equal_the_scalar_estimate_across_blocks():
+    rng = np.random.default_rng(5)
+    sigs = rng.integers(0, 4, size=(50, 16), dtype=np.uint32)   # few values: many equal slots
+    rows = rng.integers(0, 50, size=(arrays._CHUNK + 1000, 2))
+    estimates = estimated_jaccards(rows, sigs)
+    assert estimates.tolist() == [estimated_jaccard(sigs[a], sigs[b]) for a, b in rows.tolist()]
+
+
+def test_estimates_between_two_signature_sets():
+    docs = np.array([[1, 2, 3, 4], [9, 9, 9, 9]], dtype=np.uint32)
+    evals = np.array([[1, 2, 0, 0], [1, 2, 3, 0], [9, 9, 9, 9]], dtype=np.uint32)
+    assert estimated_jaccards(np.array([[0, 0], [0, 1], [1, 2], [1, 0]]), docs, evals).tolist() == [
+        0.5, 0.75, 1.0, 0.0]
+
+
+def test_local_rows_map_pairs_onto_the_documents_to_read():
+    members, rows = local_rows(np.array([[40, 7], [7, 99]]))
+    assert members.tolist() == [7, 40, 99] and rows.tolist() == [[1, 0], [0, 2]]
+
+
+def test_exact_jaccards_of_shingle_sets():
+    sets = [np.array([1, 2, 3, 4], np.uint64), np.array([3, 4, 5], np.uint64), np.array([], np.uint64)]
+    assert exact_jaccards(np.array([[0, 1], [1, 1], [0, 2], [2, 2]]), sets).tolist() == [2 / 5, 1.0, 0.0, 1.0]
+
+
+# --- components and survivors ---------------------------------------------------------------------------------------
+
+def test_components_are_labelled_by_their_smallest_node():
+    edges = np.array([[5, 3], [3, 8], [0, 9], [9, 4], [7, 7]])
+    assert connected_components(edges, 10).tolist() == [0, 1, 2, 3, 0, 3, 6, 7, 3, 0]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_components_agree_with_breadth_first_search(seed):
+    rng = np.random.default_rng(seed)
+    n = 3000
+    edges = rng.integers(0, n, size=(2200, 2))
+    # A long path with scrambled node numbers: the hardest shape for hooking to the smaller root.
+    path = rng.permutation(n)[:800]
+    edges = np.concatenate([edges, np.stack([path[:-1], path[1:]], axis=1)])
+    assert connected_components(edges, n).tolist() == brute_components(edges.tolist(), n)
+
+
+def test_chain_keeps_both_ends():
+    # A~B, B~C verified, A and C not: B goes naming A, C stays (nothing kept resembles it).
+    ids = Ids(["A", "B", "C"])
+    assert as_dict(near_duplicates(np.array([[0, 1], [1, 2]]), np.zeros(3, int), ids)) == {1: 0}
+
+
+def test_the_survivor_is_the_higher_priority_then_the_smaller_id():
+    ids = ["a-low", "z-high", "y-high"]
+    edges = np.array([[2, 0], [1, 0], [2, 1]])
+    assert as_dict(near_duplicates(edges, np.array([1, 3, 3]), Ids(ids))) == {1: 2, 0: 2}
+
+
+def test_a_star_around_its_best_member_keeps_only_it():
+    n = 1000
+    edges = np.stack([np.zeros(n - 1, int), np.arange(1, n)], axis=1)
+    priority = np.zeros(n, int)
+    priority[0] = 1
+    ids = Ids(f"p{i:04d}" for i in range(n))
+    assert as_dict(near_duplicates(edges, priority, ids)) == {i: 0 for i in range(1, n)}
+    # Each leaf's order decides nothing here, but the walk needs a total order: the tied leaves' ids are asked.
+    assert ids.asked == [list(range(1, n))]
+
+
+def test_a_long_chain_in_order_keeps_every_other_document():
+    n = 2001
+    edges = np.stack([np.arange(n - 1), np.arange(1, n)], axis=1)
+    removed = near_duplicates(edges, np.zeros(n, int), Ids(f"d{i:05d}" for i in range(n)))
+    assert as_dict(removed) == {i: i - 1 for i in range(1, n, 2)}
+
+
+def test_components_apart_need_no_ids_and_do_not_meet():
+    # Two components, each with one document per priority: no ids needed anywhere.
+    edges = np.array([[0, 1], [1, 2], [3, 4]])
+    ids = Ids(["e", "d", "c", "b", "a"])
+    assert as_dict(near_duplicates(edges, np.array([3, 2, 1, 1, 2]), ids)) == {1: 0, 3: 4}
+    assert ids.asked == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_near_duplicates_agree_with_the_greedy_walk_on_random_graphs(seed):
+    rng = np.random.default_rng(seed)
+    n = 600
+    # Clusters of 2-12 documents with random edges inside, plus a few edges between clusters.
+    cluster = np.repeat(np.arange(n // 6), 6)[rng.permutation(n)]
+    edges = [(a, b) for a in range(n) for b in range(a + 1, n)
+             if (cluster[a] == cluster[b] and rng.random() < 0.5) or rng.random() < 0.0004]
+    priority = rng.integers(0, 3, n)
+    ids = shuffled_ids(n, rng)
+    removed = as_dict(near_duplicates(np.array(edges), priority, Ids(ids)))
+    assert removed == brute_greedy(edges, priority, ids)
+    verified = {frozenset(e) for e in edges}
+    kept = {d for e in edges for d in e} - set(removed)
+    assert all(removed[d] in kept and frozenset((d, removed[d])) in verified for d in removed)
+    assert not any(frozenset((a, b)) in verified for a, b in edges if a in kept and b in kept)
+
+
+def test_self_pairs_are_refused():
+    with pytest.raises(ValueError, match="two different documents"):
+        near_duplicates(np.array([[1, 1]]), np.zeros(2, int), Ids(["a", "b"]))
+
+
+def test_survivor_sort_orders_within_each_group():
+    priority = np.array([0, 2, 2, 1, 0, 2])
+    ids = Ids(["f", "e", "d", "c", "b", "a"])
+    members = np.array([0, 1, 2, 3, 4, 5])
+    order = survivor_sort(members, np.array([1, 0, 0, 1, 1, 0]), priority, ids)
+    assert members[order].tolist() == [5, 2, 1, 3, 4, 0]
+
+
+# --- decontamination ------------------------------------------------------------------------------------------------
+
+def test_eval_band_candidates_pair_each_document_with_the_first_evaluation_documents_of_its_bucket():
+    eval_hashes = np.array([7, 3, 7, 7, 9], dtype=np.uint64)
+    pairs = eval_band_candidates(np.array([100, 101, 102]), np.array([7, 8, 3], dtype=np.uint64), eval_hashes,
+                                 heads=2)
+    assert pairs.tolist() == [[100, 0], [100, 2], [102, 1]]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_eval_band_candidates_agree_with_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    eval_hashes = rng.integers(0, 30, 60).astype(np.uint64)
+    members = rng.choice(100000, 5000, replace=False)
+    hashes = rng.integers(0, 200, 5000).astype(np.uint64)
+    expected = sorted([int(m), e] for m, h in zip(members, hashes)
+                      for e in [e for e in range(60) if eval_hashes[e] == h][:8])
+    assert unique_pairs(eval_band_candidates(members, hashes, eval_hashes)).tolist() == expected
+
+
+def test_first_matches_name_the_smallest_evaluation_index():
+    pairs = np.array([[5, 3], [2, 9], [5, 1], [2, 4], [7, 0]])
+    assert as_dict(first_matches(pairs)) == {2: 4, 5: 1, 7: 0}
+
+
+def test_shared_keys_against_brute_force():
+    rng = np.random.default_rng(11)
+    eval_owner = rng.integers(0, 20, 400)
+    eval_keys = rng.integers(0, 5000, 400).astype(np.uint64)
+    doc_owner = np.repeat(np.arange(300), 30)            # 30 n-gram keys per document
+    doc_keys = rng.integers(0, 50000, 9000).astype(np.uint64)
+    by_key = defaultdict(set)
+    for o, k in zip(eval_owner.tolist(), eval_keys.tolist()):
+        by_key[k].add(o)
+    expected = {}
+    for d, k in zip(doc_owner.tolist(), doc_keys.tolist()):
+        if k in by_key:
+            expected[d] = min(expected.get(d, 99), min(by_key[k]))
+    assert 20 < len(expected) < 300
+    assert as_dict(shared_keys(doc_owner, doc_keys, key_table(eval_owner, eval_keys))) == expected
+
+
+def test_shared_short_keys_and_mismatched_key_types():
+    keys = np.frombuffer(b"".join(short_key(dedup_words(t)) for t in ["Hello there", "Good bye"]),
+                         np.uint8).reshape(2, 16)
+    table = key_table(np.array([0, 1]), keys)
+    docs = np.frombuffer(short_key(dedup_words("good BYE!")), np.uint8).reshape(1, 16)
+    assert as_dict(shared_keys(np.array([42]), docs, table)) == {42: 1}
+    with pytest.raises(ValueError, match="differ in type"):
+        shared_keys(np.array([42]), np.array([1], np.uint64), table)
+
+
+# --- the same documents through the Beam transforms this module replaces --------------------------------------------
+
+def edit(text: str, positions: list[int]) -> str:
+    words = text.split(" ")
+    for p in positions:
+        words[p] = f"changed{p}"
+    return " ".join(words)
+
+
+A = " ".join(EN[0:6])
+V = " ".join(DE + FR + ES)
+PAGE = " ".join(EN[6:12])
+
+
+def documents() -> list[Document]:
+    wiki = [("a", A), ("x", " ".join(RU[0:7])), ("v", V), ("y", " ".join(RU[7:10]))]
+    b = edit(A, [20, 150])
+    web = [("b", b), ("c", edit(b, [250, 320])),                      # a chain a~b~c, a and c too far apart
+           ("x2", edit(wiki[1][1], [100])), ("v2", edit(V, [41, 46, 229])),   # v2: true J 0.81, estimate 0.78
+           ("y", wiki[3][1]), ("y2", wiki[3][1]),                       # exact copies, one with the same key
+           ("s1", "Click here to subscribe!"), ("s2", "click here to SUBSCRIBE"), ("s3", "Read more about us."),
+           ("e1", "!!!"), ("e2", "???")]                             # empty dedup keys duplicate nothing
+    pages = []
+    for i in range(12):            # each pair differs in two words (J >= 0.85): hot buckets at hot_bucket_size 4
+        words = PAGE.split(" ")
+        words[5 + 7 * i] = f"variant{i}"
+        pages.append((f"p{i:02d}", " ".join(words)))
+    return ([Document(id=f"wiki#{i}", source="wiki", text=t) for i, t in wiki]
+            + [Document(id=f"web#{i}", source="web", text=t) for i, t in web + pages])
+
+
+PRIORITIES = {"wiki": 3, "web": 1}
+MH = MinHashConfig(hot_bucket_size=4)
+
+
+def array_dedup(docs: list[Document], mh: MinHashConfig):
+    """Stages 7 and 8 on arrays, as the module docstring lays them out: ((id, duplicate_of id) for exact and near
+    removals, cluster sizes of survivors by id, the candidate pair, exact-checked pair and hot bucket counts)."""
+    n = len(docs)
+    ids = Ids(d.id for d in docs)
+    priority = np.array([PRIORITIES[d.source] for d in docs])
+    digests = np.frombuffer(b"".join(exact_key(d.text) for d in docs), np.uint8).reshape(n, 16)
+    dup7 = duplicate_of_array(n, exact_duplicates(digests, priority, ids))
+    size7 = cluster_sizes(dup7)
+
+    words = [dedup_words(d.text) if dup7[i] == KEPT else [] for i, d in enumerate(docs)]
+    short_docs = np.array([i for i, w in enumerate(words) if 0 < len(w) < mh.ngram], dtype=np.int64)
+    long_docs = np.array([i for i, w in enumerate(words) if len(w) >= mh.ngram], dtype=np.int64)
+    short_keys = np.frombuffer(b"".join(short_key(words[i]) for i in short_docs), np.uint8).reshape(-1, 16)
+    short = exact_duplicates(short_keys, priority, ids, members=short_docs)
+
+    banding = choose_banding(mh.num_perm, mh.threshold)
+    sigs = np.stack([text_signature(words[i], mh.ngram, mh.num_perm, 1) for i in long_docs])
+    hashes = band_hashes(sigs, banding)
+    pairs, hot = np.empty((0, 2), np.int64), 0
+    for band in range(banding.bands):
+        found = band_candidates(long_docs, hashes[:, band], priority, ids, mh.hot_bucket_size)
+        pairs, hot = unique_pairs(pairs, found.pairs), hot + found.hot_buckets
+    members, rows = local_rows(pairs)
+    sure, uncertain = verify(pairs, estimated_jaccards(rows, sigs[np.searchsorted(long_docs, members)]),
+                             mh.threshold, mh.num_perm, mh.exact_check_sigmas)
+    members, rows = local_rows(uncertain)
+    sets = [shingle_set(words[i], mh.ngram) for i in members]
+    edges = np.concatenate([sure, uncertain[exact_jaccards(rows, sets) >= mh.threshold]])
+    dup8 = duplicate_of_array(n, short, near_duplicates(edges, priority, ids))
+    size8 = cluster_sizes(dup8, weights=size7)
+
+    exact = {docs[i].id: docs[j].id for i, j in enumerate(dup7) if j != KEPT}
+    near = {docs[i].id: docs[j].id for i, j in enumerate(dup8) if j != KEPT}
+    sizes = {docs[i].id: int(s) for i, s in enumerate(size8) if s > 0}
+    return exact, near, sizes, len(pairs), len(uncertain), hot
+
+
+def write_lines(pcoll, path: Path, label: str):
+    return (pcoll | f"{label}Json" >> beam.Map(json.dumps, sort_keys=True)
+            | f"{label}Write" >> beam.io.WriteToText(str(path), shard_name_template=""))
+
+
+def read_lines(path: Path) -> list:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def beam_dedup(docs: list[Document], mh: MinHashConfig, tmp: Path):
+    """ExactDedup then FindNearDuplicates + ApplyDecisions, as pipelines/build.py wires them."""
+    from pipelines.transforms.dedup import ExactDedup
+    from pipelines.transforms.near_dedup import ApplyDecisions, FindNearDuplicates
+
+    with beam.Pipeline() as p:
+        kept, exact_rejects = p | beam.Create(docs) | "Exact" >> ExactDedup(PRIORITIES)
+        decisions, stats = kept | "Near" >> FindNearDuplicates(mh, PRIORITIES)
+        survivors, near_rejects = (kept, decisions) | "Apply" >> ApplyDecisions("near_dedup", "near_duplicate")
+        write_lines(exact_rejects | "ExactPairs" >> beam.Map(lambda r: [r.id, r.duplicate_of]), tmp / "exact", "E")
+        write_lines(near_rejects | "NearPairs" >> beam.Map(lambda r: [r.id, r.duplicate_of]), tmp / "near", "N")
+        write_lines(survivors | "Sizes" >> beam.Map(lambda d: [d.id, d.cluster_size]), tmp / "sizes", "S")
+        counts = (stats | "AllStats" >> beam.Flatten() | "Names" >> beam.Map(lambda kv: (kv[0][2], kv[1][0]))
+                  | "Sum" >> beam.CombinePerKey(sum))
+        write_lines(counts, tmp / "counts", "C")
+    counts = dict(read_lines(tmp / "counts"))
+    return (dict(read_lines(tmp / "exact")), dict(read_lines(tmp / "near")), dict(read_lines(tmp / "sizes")),
+            counts.get("candidate_pairs", 0), counts.get("exact_checked_pairs", 0), counts.get("hot_buckets", 0))
+
+
+def test_same_decisions_as_the_beam_exact_and_near_dedup(tmp_path):
+    docs = documents()
+    exact, near, sizes, candidates, checked, hot = array_dedup(docs, MH)
+    assert exact == {"web#y": "wiki#y", "web#y2": "wiki#y"}
+    assert "web#c" not in near                                             # the chain keeps its far end
+    assert near["web#b"] == "wiki#a" and near["web#x2"] == "wiki#x" and near["web#v2"] == "wiki#v"
+    assert near["web#s2"] == "web#s1"
+    assert {near[f"web#p{i:02d}"] for i in range(1, 12)} == {"web#p00"} and "web#p00" not in near
+    assert sizes["wiki#y"] == 3 and sizes["web#p00"] == 12 and sizes["wiki#a"] == 2 and sizes["web#c"] == 1
+    assert checked >= 1 and hot >= 1                                       # v~v2 needed the exact check
+    assert (exact, near, sizes, candidates, checked, hot) == beam_dedup(docs, MH, tmp_path)
+
+
+def eval_documents(path: Path) -> list[Document]:
+    """The evaluation set read as FindContamination reads it (same reader, same ids), in id order."""
+    ctx = ReadContext(source="evaluation", path=str(path), rel=relative_name(str(path), str(path)))
+    with path.open("rb") as f:
+        return sorted((d for d in reader_for("jsonl")(f, ctx) if isinstance(d, Document)), key=lambda d: d.id)
+
+
+def array_decontamination(docs: list[Document], evals: list[Document], mode: str) -> dict[str, str]:
+    ngram, threshold, mh = 13, 0.8, MinHashConfig()
+    doc_words, eval_words = [dedup_words(d.text) for d in docs], [dedup_words(d.text) for d in evals]
+    if mode == "ngram":
+        owners = [i for i, w in enumerate(eval_words) for _ in ngram_keys(w, ngram)]
+        table = key_table(np.array(owners, np.int64),
+                          np.array([k for w in eval_words for k in ngram_keys(w, ngram)], np.uint64))
+        doc_owner = np.array([i for i, w in enumerate(doc_words) for _ in ngram_keys(w, ngram)], np.int64)
+        doc_keys = np.array([k for w in doc_words for k in ngram_keys(w, ngram)], np.uint64)
+        found = shared_keys(doc_owner, doc_keys, table)
+        return {docs[i].id: evals[e].id for i, e in zip(found.docs.tolist(), found.duplicate_of.tolist())}
+    banding = choose_banding(mh.num_perm, threshold)
+
+    def split(words):
+        short = [i for i, w in enumerate(words) if 0 < len(w) < ngram]
+        long = [i for i, w in enumerate(words) if len(w) >= ngram]
+        keys = np.frombuffer(b"".join(short_key(words[i]) for i in short), np.uint8).reshape(-1, 16)
+        sigs = np.stack([text_signature(words[i], ngram, mh.num_perm, 1) for i in long])
+        return np.array(short, np.int64), keys, np.array(long, np.int64), sigs
+
+    short, short_keys, long, sigs = split(doc_words)
+    eval_short, eval_short_keys, eval_long, eval_sigs = split(eval_words)
+    hashes, eval_hashes = band_hashes(sigs, banding), band_hashes(eval_sigs, banding)
+    pairs = np.empty((0, 2), np.int64)
+    for band in range(banding.bands):   # rows (document index, row of the evaluation signatures)
+        pairs = unique_pairs(pairs, eval_band_candidates(long, hashes[:, band], eval_hashes[:, band]))
+    members, first = local_rows(pairs[:, 0])
+    rows = np.stack([first, pairs[:, 1]], axis=1)
+    estimates = estimated_jaccards(rows, sigs[np.searchsorted(long, members)], eval_sigs)
+    sure, uncertain = verify(rows, estimates, threshold, mh.num_perm, mh.exact_check_sigmas)
+    exact = exact_jaccards(uncertain, [shingle_set(doc_words[i], ngram) for i in members],
+                           [shingle_set(eval_words[i], ngram) for i in eval_long])
+    matched = np.concatenate([sure, uncertain[exact >= threshold]])
+    # Back to document indices and evaluation indices (in id order) before choosing the first match.
+    matched = np.stack([members[matched[:, 0]], eval_long[matched[:, 1]]], axis=1)
+    found = duplicate_of_array(len(docs), first_matches(matched),
+                               shared_keys(short, short_keys, key_table(eval_short, eval_short_keys)))
+    return {docs[i].id: evals[e].id for i, e in enumerate(found) if e != KEPT}
+
+
+def beam_decontamination(docs: list[Document], root: Path, mode: str) -> dict[str, str]:
+    from pipelines.transforms.near_dedup import FindContamination
+
+    (root / "unused.jsonl").write_text("")   # the config needs a source; the documents come from `docs`
+    config = config_from_dict({"sources": [{"name": "web", "kind": "jsonl", "paths": ["unused.jsonl"]}],
+                               "dedup": {"decontamination": {"paths": ["eval.jsonl"], "mode": mode}}},
+                              base_dir=str(root))
+    with beam.Pipeline() as p:
+        decisions = p | beam.Create(docs) | FindContamination(config)
+        write_lines(decisions | beam.Map(lambda kv: [kv[0], kv[1][1]]), root / f"contaminated-{mode}", "D")
+    return dict(read_lines(root / f"contaminated-{mode}"))
+
+
+@pytest.mark.parametrize("mode", ["jaccard", "ngram"])
+def test_same_contamination_as_the_beam_transform(tmp_path, mode):
+    docs = documents()
+    y = docs[3].text
+    leaked = " ".join(y.split(" ")[30:50])
+    rows = [{"text": edit(y, [120])}, {"text": leaked}, {"text": "click HERE to subscribe"}, {"text": V}]
+    (tmp_path / "eval.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    evals = eval_documents(tmp_path / "eval.jsonl")
+    found = array_decontamination(docs, evals, mode)
+    by_text = {d.text: d.id for d in evals}
+    if mode == "jaccard":   # y and its exact copies are near the first row; s1, s2 share the short key
+        assert found == {"wiki#y": by_text[rows[0]["text"]], "web#y": by_text[rows[0]["text"]],
+                         "web#y2": by_text[rows[0]["text"]], "web#s1": by_text[rows[2]["text"]],
+                         "web#s2": by_text[rows[2]["text"]], "wiki#v": by_text[V], "web#v2": by_text[V]}
+    else:                   # also every document sharing a 13-gram with V or the leaked sentence
+        assert {"wiki#y", "web#y", "web#y2", "wiki#v", "web#v2"} <= set(found) and "web#s1" not in found
+    assert found == beam_decontamination(docs, tmp_path, mode)
