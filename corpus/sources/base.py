@@ -2,17 +2,24 @@
 
 A reader is a generator `read_x(stream, ctx) -> Iterator[Document | Rejection]`: it never raises on bad input;
 it yields a `Rejection` (stage `read`, a named reason, file and offset in `detail`) and goes on where it can.
+
+A read covers the byte range `[ctx.start, ctx.end)` of the raw file (`corpus.sources.units` plans the ranges): the
+records whose first byte lies in it. The default range is the whole file. Splittable readers find their first
+record boundary themselves (`find_boundary`, `find_member`) and read the last record whole even when it runs past
+`end`, so that the pieces of a file read every record exactly once.
 """
 
 from __future__ import annotations
 
+import bisect
 import bz2
 import gzip
 import io
 import lzma
+import re
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from corpus.document import Document, Rejection
 
@@ -30,6 +37,8 @@ class ReadContext:
     url_field: str | None = "url"
     title_field: str | None = "title"
     html_extractor: str = "trafilatura"
+    start: int = 0             # the raw byte range [start, end) to read: the records whose first byte lies in it
+    end: int | None = None     # None: to the end of the file
 
     def doc_id(self, key: str | int | None = None) -> str:
         return f"{self.source}/{self.rel}" + ("" if key is None else f"#{key}")
@@ -114,18 +123,30 @@ class SalvagingDecompressor(io.RawIOBase):
     `gzip.GzipFile` and friends raise on a cut-off archive and lose the bytes decoded in the failing read; this
     decodes chunk by chunk, so a reader gets every byte up to the cut and then a clean end of file, and `error`
     says what happened (`truncated_archive` or `corrupt_archive`). Multi-member gzip (one member per WARC record)
-    and multi-stream bz2 are read member after member."""
+    and multi-stream bz2 are read member after member.
+
+    For a range read, `raw` is positioned at `start`, a member start. With `end` set, decompression ends before
+    the first member that begins at raw offset >= `end` and whose first output bytes satisfy `starts_record`
+    (a WARC header, a `<page>`): that member is the next piece's. `stopped` then says so (the file goes on).
+    `members` records where each member began, so `position` can name a decompressed offset in raw bytes."""
 
     CHUNK = 1 << 16
 
-    def __init__(self, raw: BinaryIO, kind: str):
+    def __init__(self, raw: BinaryIO, kind: str, start: int = 0, end: int | None = None,
+                 starts_record: Callable[[bytes], bool] | None = None):
         super().__init__()
         self._raw, self._kind = raw, kind
+        self._end, self._starts_record = end, starts_record
         self._dec = self._new()
         self._pending = b""
         self._leftover = b""
         self._in_member = False
         self._done = False
+        self._next_raw = start      # raw offset of the next byte to decompress (the leftover's first byte)
+        self._produced = 0          # decompressed bytes so far
+        self._held: bytes | None = None   # a member past `end`: its output waits until we know who owns it
+        self.members: list[tuple[int, int]] = []   # (decompressed offset, raw offset) of each member read
+        self.stopped = False
         self.error: tuple[str, str] | None = None    # (reason, message)
 
     def _new(self):
@@ -146,34 +167,135 @@ class SalvagingDecompressor(io.RawIOBase):
         self._pending = self._pending[n:]
         return n
 
+    def position(self, offset: int) -> int | str:
+        """A decompressed offset named by its member: `R` (the member at raw byte R starts there) or `R+k` (k
+        decompressed bytes into it). The same whichever piece read it; Common Crawl's index names records by R."""
+        i = bisect.bisect_right(self.members, (offset, float("inf"))) - 1
+        if i < 0:
+            return offset
+        out_at, raw_at = self.members[i]
+        return raw_at if offset == out_at else f"{raw_at}+{offset - out_at}"
+
+    def _release(self) -> None:
+        self._pending += self._held or b""
+        self._held = None
+
     def _fill(self) -> None:
+        chunk_at = self._next_raw
         chunk, self._leftover = (self._leftover or self._raw.read(self.CHUNK)), b""
+        self._next_raw += len(chunk)
         if not chunk:
+            self._release()   # a member past `end` too short to start a record stays with this piece
             if self._in_member:
                 self.error = ("truncated_archive", f"the {self._kind} data ends inside a compressed member")
             self._done = True
             return
-        if not self._in_member and not chunk.strip(b"\x00"):
-            return   # zero padding after the last member, as some writers add
+        if not self._in_member:
+            if not chunk.strip(b"\x00"):
+                return   # zero padding after the last member, as some writers add
+            self.members.append((self._produced, chunk_at))
+            if self._end is not None and chunk_at >= self._end:
+                self._held = b""
         try:
             out = self._dec.decompress(chunk)
         except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as exc:
+            self._release()
             self.error = ("corrupt_archive", f"{type(exc).__name__}: {exc}")
             self._done = True
             return
         self._in_member = True
-        self._pending += out
+        self._produced += len(out)
+        if self._held is None:
+            self._pending += out
+        else:
+            self._held += out
+            if len(self._held) >= PROBE_BYTES or self._dec.eof:
+                if self._starts_record is not None and self._starts_record(self._held[:PROBE_BYTES]):
+                    self.members.pop()
+                    self._held, self.stopped, self._done = None, True, True
+                    return
+                self._release()
         if self._dec.eof:
             self._leftover = self._dec.unused_data
+            self._next_raw -= len(self._leftover)
             self._dec = self._new()
             self._in_member = False
 
 
-def open_salvaging(stream: BinaryIO, path: str) -> tuple[BinaryIO, SalvagingDecompressor | None]:
-    """Like `open_decompressed`, keeping what precedes damage; the second value reports the damage, if any."""
+def compression(path: str) -> str | None:
+    """"gz", "bz2", "xz" by extension, else None."""
     name = path.lower()
-    kind = "gz" if name.endswith(".gz") else "bz2" if name.endswith(".bz2") else "xz" if name.endswith(".xz") else None
+    return next((kind for kind in ("gz", "bz2", "xz") if name.endswith("." + kind)), None)
+
+
+def open_salvaging(stream: BinaryIO, path: str, start: int = 0, end: int | None = None,
+                   starts_record: Callable[[bytes], bool] | None = None
+                   ) -> tuple[BinaryIO, SalvagingDecompressor | None]:
+    """Like `open_decompressed`, keeping what precedes damage; the second value reports the damage, if any.
+    `start`, `end` and `starts_record` bound a range read of a compressed file (see `SalvagingDecompressor`)."""
+    kind = compression(path)
     if kind is None:
         return stream, None
-    raw = SalvagingDecompressor(stream, kind)
+    raw = SalvagingDecompressor(stream, kind, start, end, starts_record)
     return io.BufferedReader(raw, buffer_size=1 << 16), raw  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- finding the first record of a range
+
+PROBE_BYTES = 64           # a member's first output bytes, enough to tell whether it starts a record
+SCAN_BYTES = 1 << 20
+_SCAN_OVERLAP = 64         # longer than any boundary pattern, so none is missed across two scan blocks
+# A gzip member header: magic and the deflate method (RFC 1952 section 2.3).
+GZIP_MEMBER = re.compile(rb"\x1f\x8b\x08")
+# A bzip2 stream header and its first block's magic, pi in BCD; a stream starts byte-aligned, blocks need not.
+BZ2_STREAM = re.compile(rb"BZh[1-9]\x31\x41\x59\x26\x53\x59")
+
+
+def find_boundary(stream: BinaryIO, start: int, end: int | None, pattern: re.Pattern[bytes],
+                  accept: Callable[[int], bool] = lambda at: True) -> int | None:
+    """The first raw offset `at` in [start, end) (end None: to the end of the file) where `pattern` matches and
+    `accept(at)` holds (it may seek `stream`); None if there is none. Reads blocks of `SCAN_BYTES`."""
+    pos = start
+    while end is None or pos < end:
+        stream.seek(pos)
+        block = stream.read(SCAN_BYTES + _SCAN_OVERLAP)
+        last = len(block) < SCAN_BYTES + _SCAN_OVERLAP
+        for match in pattern.finditer(block):
+            if not last and match.start() >= SCAN_BYTES:
+                break   # found again at the start of the next block
+            at = pos + match.start()
+            if end is not None and at >= end:
+                return None
+            if accept(at):
+                return at
+        if last:
+            return None
+        pos += SCAN_BYTES
+    return None
+
+
+def find_member(stream: BinaryIO, kind: str, start: int, end: int | None,
+                starts_record: Callable[[bytes], bool]) -> int | None:
+    """The first raw offset in [start, end) where a gz member or bz2 stream begins whose output starts a record.
+
+    A candidate header is checked by decompressing its first bytes: inside compressed data the gzip magic turns up
+    by chance every 16 MB or so, and a stream of a bz2 file written in arbitrary slices (pbzip2) need not start a
+    record; either way the bytes belong to the member being read before them."""
+    def starts_a_record(at: int) -> bool:
+        stream.seek(at)
+        dec = zlib.decompressobj(31) if kind == "gz" else bz2.BZ2Decompressor()
+        out, fed = b"", 0
+        while len(out) < PROBE_BYTES and fed < 2 * SCAN_BYTES:   # a bz2 block compresses to < 1 MB
+            chunk = stream.read(SalvagingDecompressor.CHUNK)
+            if not chunk:
+                break
+            fed += len(chunk)
+            try:
+                out += dec.decompress(chunk, PROBE_BYTES - len(out))
+            except (zlib.error, OSError, EOFError, ValueError):
+                return False
+            if dec.eof:
+                break
+        return starts_record(out)
+
+    return find_boundary(stream, start, end, GZIP_MEMBER if kind == "gz" else BZ2_STREAM, starts_a_record)

@@ -1,4 +1,8 @@
-"""Generic `jsonl` (optionally .gz/.bz2/.xz) and `parquet` sources: one document per row with a text column."""
+"""Generic `jsonl` (optionally .gz/.bz2/.xz) and `parquet` sources: one document per row with a text column.
+
+A row without an `id_field` value is named by where it lies: a JSONL line by its byte offset in the (decompressed)
+file, so that ids are the same however a plain file is split into pieces; a Parquet row by its number.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import json
 from typing import Any, BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document, open_decompressed
+from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, compression, decode_utf8, make_document,
+                                 open_decompressed)
 
 
-def _row_to_document(row: dict[str, Any], ctx: ReadContext, index: int, offset: int | str
+def _row_to_document(row: dict[str, Any], ctx: ReadContext, position: int, offset: int | str
                      ) -> Document | Rejection:
     text = row.get(ctx.text_field)
     if not isinstance(text, str):
@@ -19,7 +24,7 @@ def _row_to_document(row: dict[str, Any], ctx: ReadContext, index: int, offset: 
     n_bytes = len(text.encode("utf-8", errors="replace"))
     if n_bytes > ctx.max_doc_bytes:
         return ctx.error("doc_too_large", offset, f"{n_bytes} bytes", n_bytes=n_bytes)
-    key: str | int = index
+    key: str | int = position
     if ctx.id_field and row.get(ctx.id_field) not in (None, ""):
         key = str(row[ctx.id_field])
     def opt(field: str | None) -> str | None:
@@ -29,17 +34,29 @@ def _row_to_document(row: dict[str, Any], ctx: ReadContext, index: int, offset: 
 
 
 def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
-    """One JSON object per line; a malformed line is a counted rejection and reading goes on."""
+    """One JSON object per line; a malformed line is a counted rejection and reading goes on.
+
+    A range of a plain file reads the lines that start in it (a compressed file cannot be split: the piece that
+    starts at 0 reads all of it)."""
+    compressed = compression(ctx.path) is not None
+    if compressed and ctx.start > 0:
+        return
+    end = None if compressed else ctx.end
+    offset = ctx.start
+    if offset > 0:
+        # Hadoop's LineRecordReader: the line holding byte start-1 is the previous piece's, even when it is only
+        # its newline, so skip through the first newline from there.
+        stream.seek(offset - 1)
+        offset += len(stream.readline()) - 1
     f = open_decompressed(stream, ctx.path)
-    offset = 0
-    index = 0
     try:
         for raw in f:
             line_offset = offset
+            if end is not None and line_offset >= end:
+                return
             offset += len(raw)
             if not raw.strip():
                 continue
-            index += 1
             if len(raw) > ctx.max_doc_bytes * 2:   # JSON escaping can double the size of the text it holds
                 yield ctx.error("doc_too_large", line_offset, f"line of {len(raw)} bytes", n_bytes=len(raw))
                 continue
@@ -51,7 +68,7 @@ def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Reject
             if not isinstance(row, dict):
                 yield ctx.error("malformed_json", line_offset, "line is not a JSON object", n_bytes=len(raw))
                 continue
-            yield _row_to_document(row, ctx, index, line_offset)
+            yield _row_to_document(row, ctx, line_offset, line_offset)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", offset, f"{type(exc).__name__}: {exc}")
 

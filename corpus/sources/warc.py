@@ -3,7 +3,8 @@
 WARC 1.0/1.1 and the legacy 0.17/0.18 layouts (see `warc_records`). A response is a document when its payload is
 HTML (by Content-Type, or by sniffing when the header is missing); requests, metadata, warcinfo, `dns:` records,
 images, scripts and style sheets are `Skipped` under their record type or MIME type. A record cut off mid-body
-still gives the text of what arrived, plus a counted `truncated_record` error.
+still gives the text of what arrived, plus a counted `truncated_record` error. A document's id key is its
+WARC-Record-ID, or its offset in the file for a record without one (the same however the file is split).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, Skipped, make_document, open_salvaging
+from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, Skipped, make_document
 from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
-from corpus.sources.warc_records import RecordError, WarcRecord, iter_warc_records
+from corpus.sources.warc_records import RecordError, WarcRecord, open_warc_piece
 
 
-def _page(rec: WarcRecord, ctx: ReadContext, index: int) -> Document | Rejection | Skipped:
+def _page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
     uri = rec.target_uri or ""
     if uri.startswith("dns:"):
         return Skipped(ctx.source, "dns", len(rec.body))
@@ -34,19 +35,16 @@ def _page(rec: WarcRecord, ctx: ReadContext, index: int) -> Document | Rejection
     text = extract_main_text(html, ctx.html_extractor)
     if not text.strip():
         return ctx.error("no_main_text", rec.offset, f"no main text in {uri}", n_bytes=len(http.body))
-    key = rec.headers.get("warc-record-id", "").strip("<>") or index
-    return make_document(ctx, key, text, url=uri or None, date=rec.date)
+    return make_document(ctx, rec.record_id or rec.offset, text, url=uri or None, date=rec.date)
 
 
 def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Skipped]:
-    f, damage = open_salvaging(stream, ctx.path)
-    index = 0
+    records, damage = open_warc_piece(stream, ctx)
     try:
-        for rec in iter_warc_records(f):
+        for rec in records:
             if isinstance(rec, RecordError):
                 if rec.partial is not None and rec.partial.type == "response":
-                    index += 1
-                    page = _page(rec.partial, ctx, index)
+                    page = _page(rec.partial, ctx)
                     if isinstance(page, Document):
                         yield page
                 yield ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
@@ -54,8 +52,7 @@ def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
             if rec.type != "response":
                 yield Skipped(ctx.source, rec.type or "untyped", len(rec.body))
                 continue
-            index += 1
-            yield _page(rec, ctx, index)
+            yield _page(rec, ctx)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
     if damage is not None and damage.error is not None:

@@ -1,29 +1,32 @@
-"""Common Crawl WET files: `conversion` records hold the page's extracted plain text (UTF-8)."""
+"""Common Crawl WET files: `conversion` records hold the page's extracted plain text (UTF-8).
+
+A document's id key is its WARC-Record-ID, or where a record has none its offset in the file (see
+`open_warc_piece`), so ids are the same however the file is split into pieces.
+"""
 
 from __future__ import annotations
 
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document, open_salvaging
-from corpus.sources.warc_records import RecordError, iter_warc_records
+from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document
+from corpus.sources.warc_records import RecordError, open_warc_piece
 
 
 def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
-    f, damage = open_salvaging(stream, ctx.path)
-    index = 0
+    records, damage = open_warc_piece(stream, ctx)
     try:
-        for rec in iter_warc_records(f):
+        for rec in records:
             if isinstance(rec, RecordError):
                 yield ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
                 continue
             if rec.type != "conversion":
                 continue   # warcinfo/metadata records carry no document
-            index += 1
             if len(rec.body) > ctx.max_doc_bytes:
                 yield ctx.error("doc_too_large", rec.offset, f"{len(rec.body)} bytes", n_bytes=len(rec.body))
                 continue
-            yield make_document(ctx, index, decode_utf8(rec.body), url=rec.target_uri, date=rec.date)
+            yield make_document(ctx, rec.record_id or rec.offset, decode_utf8(rec.body), url=rec.target_uri,
+                                date=rec.date)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
     if damage is not None and damage.error is not None:

@@ -6,6 +6,13 @@ Skipped and counted by kind: redirects (the `<redirect>` element or a localized 
 article namespace, and disambiguation pages. A dump cut off in its compressed stream gives every page before the
 cut plus one `truncated_archive` error; malformed XML gives the pages before it plus one `malformed_xml` error.
 
+A range of a dump (`ReadContext.start`/`end`) reads the pages that start in it: in a multistream `.xml.bz2`
+those of the bz2 streams that begin in the range with a `<page>` (Wikimedia writes 100 pages per stream, the
+multistream index points at them), in a plain `.xml` those whose `<page>` tag begins in it. Every range needs the
+dump's `<siteinfo>` (base URL, namespace names): a range after the first parses the dump's head (everything
+before its first `<page>`, in the first stream) followed by its own pages, as one document. A `.gz` or `.xz` dump
+and a single-stream `.bz2` cannot be split: the range that starts at 0 reads all of it. Ids are page ids.
+
 Wikitext -> text (`wikitext_to_text`): paragraphs and section headings keep their own lines, list items become
 lines; templates (infoboxes included), references, tables, galleries, math, HTML comments and tags, files/images
 and categories in their localized names, interlanguage links and behaviour switches are dropped; links keep their
@@ -15,13 +22,15 @@ visible text.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 import xml.etree.ElementTree as ET
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 from urllib.parse import quote
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, Skipped, make_document, open_salvaging
+from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, SalvagingDecompressor, Skipped, compression,
+                                 find_boundary, find_member, make_document, open_salvaging)
 
 # Namespace names of files and categories in the languages we ship (the dump's <siteinfo> adds its own).
 FILE_PREFIXES = {"file", "image", "media", "файл", "изображение", "картинка", "медиа", "зображення", "медіа",
@@ -183,14 +192,128 @@ def _is_disambiguation(wikitext: str) -> bool:
     return False
 
 
+# A stream that begins with a page, in UTF-8 (or any ASCII-compatible encoding) or UTF-16 (LE, BE).
+_PAGE_FIRST = re.compile(rb"[ \t\r\n]*<page>|(?:[ \t\r\n]\x00)*<\x00p\x00a\x00g\x00e\x00>\x00|"
+                         rb"(?:\x00[ \t\r\n])*\x00<\x00p\x00a\x00g\x00e\x00>")
+_CHUNK = 1 << 16
+
+
+def _starts_page(data: bytes) -> bool:
+    return _PAGE_FIRST.match(data) is not None
+
+
+def _page_tag(first_bytes: bytes) -> tuple[bytes, str]:
+    """`<page>` in the dump's encoding, told by its first bytes (a BOM, or `<` as UTF-16), and that encoding."""
+    if first_bytes.startswith((b"\xff\xfe", b"<\x00")):
+        return "<page>".encode("utf-16-le"), "utf-16-le"
+    if first_bytes.startswith((b"\xfe\xff", b"\x00<")):
+        return "<page>".encode("utf-16-be"), "utf-16-be"
+    return b"<page>", "utf-8"
+
+
+@dataclass
+class _Piece:
+    """What the XML parser is fed for one range: the dump's head (empty when the range starts at 0), then the
+    range's bytes; `first` is the raw offset where they begin. `ends_file` (known once `chunks` is used up) says
+    whether the range ran to the end of the file, where the parser must see the document close."""
+
+    head: bytes
+    chunks: Iterator[bytes]
+    first: int
+    damage: SalvagingDecompressor | None
+    ends_file: Callable[[], bool]
+
+
+def _chunks(f: BinaryIO, limit: int | None = None) -> Iterator[bytes]:
+    while (limit is None or limit > 0) and (chunk := f.read(_CHUNK if limit is None else min(_CHUNK, limit))):
+        if limit is not None:
+            limit -= len(chunk)
+        yield chunk
+
+
+def _plain_piece(stream: BinaryIO, ctx: ReadContext) -> _Piece | None:
+    stream.seek(0)
+    tag, encoding = _page_tag(stream.read(4))
+    step = 2 if encoding.startswith("utf-16") else 1
+    pattern = re.compile(re.escape(tag))
+
+    def page_at_or_after(pos: int, end: int | None = None) -> int | None:
+        return find_boundary(stream, pos, end, pattern, lambda at: at % step == 0)   # a UTF-16 tag is aligned
+
+    begin = 0 if ctx.start == 0 else page_at_or_after(ctx.start, ctx.end)
+    if begin is None:
+        return None
+    stop = None if ctx.end is None else page_at_or_after(ctx.end)
+    head = b""
+    if begin > 0:
+        first_page = page_at_or_after(0, begin + 1)
+        stream.seek(0)
+        head = stream.read(first_page)
+    stream.seek(begin)
+    return _Piece(head, _chunks(stream, None if stop is None else stop - begin), begin, None, lambda: stop is None)
+
+
+def _bz2_head(stream: BinaryIO, path: str) -> bytes:
+    """The decompressed dump before its first `<page>` (the root's start tag and `<siteinfo>`): the first stream
+    of a Wikimedia multistream dump, which is small, so only the start of the file is read."""
+    stream.seek(0)
+    f, _ = open_salvaging(stream, path)
+    data = b""
+    while chunk := f.read(_CHUNK):
+        data += chunk
+        tag, _encoding = _page_tag(data[:4])
+        if (at := data.find(tag)) >= 0:
+            return data[:at]
+    return data
+
+
+def _bz2_piece(stream: BinaryIO, ctx: ReadContext) -> _Piece | None:
+    begin = 0 if ctx.start == 0 else find_member(stream, "bz2", ctx.start, ctx.end, _starts_page)
+    if begin is None:
+        return None
+    head = b""
+    if begin > 0:
+        head = _bz2_head(stream, ctx.path)
+        stream.seek(begin)
+    f, damage = open_salvaging(stream, ctx.path, begin, ctx.end, _starts_page)
+    assert damage is not None
+    return _Piece(head, _chunks(f), begin, damage, lambda: not damage.stopped)
+
+
+def _open_piece(stream: BinaryIO, ctx: ReadContext) -> _Piece | None:
+    """The bytes to parse for `ctx`'s range; None when no page starts in it."""
+    kind = compression(ctx.path)
+    if (ctx.start == 0 and ctx.end is None) or kind in ("gz", "xz"):
+        if ctx.start > 0:
+            return None   # cannot be split: the range from 0 reads it all
+        f, damage = open_salvaging(stream, ctx.path)
+        return _Piece(b"", _chunks(f), 0, damage, lambda: True)
+    return _bz2_piece(stream, ctx) if kind == "bz2" else _plain_piece(stream, ctx)
+
+
+def _events(piece: _Piece) -> Iterator[tuple[str, ET.Element]]:
+    """`iterparse`'s events over the head and the range's bytes; the document is closed (and a missing end tag
+    reported) only where the range ends the file."""
+    parser = ET.XMLPullParser(events=("start", "end"))
+    parser.feed(piece.head)
+    for chunk in piece.chunks:
+        parser.feed(chunk)
+        yield from parser.read_events()
+    if piece.ends_file():
+        parser.close()
+        yield from parser.read_events()
+
+
 def read_wikipedia(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Skipped]:
-    f, damage = open_salvaging(stream, ctx.path)
+    piece = _open_piece(stream, ctx)
+    if piece is None:
+        return
     base = ""
     files, categories = set(FILE_PREFIXES), set(CATEGORY_PREFIXES)
     page: dict[str, str | bool] = {}
     root = None
     try:
-        for event, elem in ET.iterparse(f, events=("start", "end")):
+        for event, elem in _events(piece):
             tag = _local(elem.tag)
             if event == "start":
                 if root is None:
@@ -218,12 +341,20 @@ def read_wikipedia(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Re
                 if root is not None:
                     root.clear()   # drop finished pages: memory stays at one page
     except ET.ParseError as exc:
-        if damage is None or damage.error is None:
-            yield ctx.error("malformed_xml", f"line {exc.position[0]}", f"XML error: {exc}")
+        if piece.damage is None or piece.damage.error is None:
+            yield ctx.error("malformed_xml", _line(piece, exc.position[0]), f"XML error: {exc}")
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
-    if damage is not None and damage.error is not None:
-        yield ctx.error(damage.error[0], "end", damage.error[1])
+    if piece.damage is not None and piece.damage.error is not None:
+        yield ctx.error(piece.damage.error[0], "end", piece.damage.error[1])
+
+
+def _line(piece: _Piece, line: int) -> str:
+    """An XML error's line: in the file, or for a range after the first, counted from the range's first byte."""
+    if not piece.first:
+        return f"line {line}"
+    head_lines = piece.head.decode(_page_tag(piece.head[:4])[1], errors="replace").count("\n")
+    return f"{piece.first}+line {line - head_lines}"
 
 
 def _page(page: dict, ctx: ReadContext, base: str, files: set[str], categories: set[str]
