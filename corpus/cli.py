@@ -36,16 +36,19 @@ class _OneLineFailures(logging.Filter):
 _FAILURES = _OneLineFailures()
 
 
+def _not_apitools_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("apitools not found")
+
+
 def _pipelines_run():
     """`pipelines.run`, imported (and Beam with it) without Beam's import-time "apitools not found" warning: it
     only says that the optional GCP extra is absent, which a local run does not need (a gs:// path says so)."""
     root = logging.getLogger()
-    notice = lambda record: not record.getMessage().startswith("apitools not found")  # noqa: E731
-    root.addFilter(notice)
+    root.addFilter(_not_apitools_notice)
     try:
         from pipelines import run
     finally:
-        root.removeFilter(notice)
+        root.removeFilter(_not_apitools_notice)
     return run
 
 
