@@ -120,13 +120,13 @@ def test_a_langid_reject_names_the_language_it_detected(sample_out, capsys):
     assert rejects["articles/es-1.txt"]["reason"] == "language_not_allowed"
     assert rejects["articles/es-1.txt"]["lang"] == "es"
     # Every stage from langid on knows the language; read and normalize rejects come before it.
-    assert rejects["web/crawl-00001.warc.wet.gz#6"]["lang"] == "en"                # quality: min_words
-    assert rejects["web/crawl-00001.warc.wet.gz#13"]["lang"] == "ru"               # repetition
-    assert rejects["web/crawl-00000.warc.wet.gz#14"]["lang"] == "en"               # content: domain_blocklist
+    assert rejects["web/crawl-00001.warc.wet.gz#0+5370"]["lang"] == "en"           # quality: min_words
+    assert rejects["web/crawl-00001.warc.wet.gz#0+11416"]["lang"] == "ru"          # repetition
+    assert rejects["web/crawl-00000.warc.wet.gz#0+18106"]["lang"] == "en"          # content: domain_blocklist
     assert rejects["articles/uk-1.txt"]["lang"] == "uk"                            # exact dedup
     assert rejects["news/news-sample.parquet#news-004"]["lang"] == "en"            # near dedup
     assert rejects["articles/ru-1.txt"]["lang"] == "ru"                            # decontamination
-    assert rejects["web/crawl-00000.warc.wet.gz#15"]["lang"] is None               # normalize: invalid_utf8
+    assert rejects["web/crawl-00000.warc.wet.gz#0+18602"]["lang"] is None          # normalize: invalid_utf8
     assert main(["show", str(sample_out), "--rejects", "language_not_allowed"]) == 0
     assert "### articles/es-1.txt  (source articles, lang es)" in capsys.readouterr().out
 
