@@ -84,6 +84,10 @@ class NormalizeConfig:
 class ReadConfig:
     max_doc_bytes: int = 10_000_000   # larger documents are rejected as `doc_too_large` (SPEC §5: 50 MB document)
     html_extractor: str = "trafilatura"   # warc: trafilatura (F1 0.96, ~65 pages/s) | resiliparse (0.90, ~700)
+    # Inputs are read in units of about this many bytes (issue 13): small files packed together, large splittable
+    # ones (WARC/WET, JSONL, multistream Wikipedia) cut at record boundaries. A unit is the grain of parallelism
+    # and of resume; a worker holds one unit's keys and a few row groups, never the unit's text at once.
+    unit_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,9 @@ class OutputConfig:
     num_shards: int | None = None
     shard_target_bytes: int = 512 * 1024 * 1024
     keep_rejects: bool = True
+    # Intermediate files of every unit and step (text in files, keys in Beam); a rerun reuses the finished ones.
+    # null: `_work` inside the output directory. Relative paths are relative to the config file.
+    work_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -373,6 +380,7 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.output.num_shards is None or cfg.output.num_shards >= 1, "output.num_shards: must be >= 1")
     _require(cfg.output.shard_target_bytes > 0, "output.shard_target_bytes: must be > 0")
     _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
+    _require(cfg.read.unit_bytes >= 1, "read.unit_bytes: must be >= 1")
     _require(cfg.read.html_extractor in ("trafilatura", "resiliparse"),
              "read.html_extractor: must be trafilatura or resiliparse")
     _require(0 <= cfg.normalize.max_invalid_char_fraction <= 1,
@@ -428,8 +436,11 @@ def config_from_dict(data: dict[str, Any], base_dir: str = ".", check_paths: boo
     tokenizer = cfg.tokenizer
     if tokenizer.model is not None:
         tokenizer = dataclasses.replace(tokenizer, model=_resolve(tokenizer.model, base_dir))
+    output = cfg.output
+    if output.work_dir is not None:
+        output = dataclasses.replace(output, work_dir=_resolve(output.work_dir, base_dir))
     cfg = dataclasses.replace(cfg, sources=sources, content=content, langid=langid, dedup=dedup, tokenizer=tokenizer,
-                              base_dir=base_dir)
+                              output=output, base_dir=base_dir)
     _validate(cfg, check_paths)
     return cfg
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import numpy as np
 import pyarrow as pa
 
 from corpus.dedup.exact import exact_key
-from corpus.dedup.minhash import Banding, dedup_words, short_key, text_signature
+from corpus.dedup.minhash import Banding, band_hashes, dedup_words, short_key, text_signature
 from corpus.document import Document
 from corpus.mix import mix_position
 from corpus.shards import SIGNAL_COLUMNS
@@ -63,17 +62,6 @@ class KeySettings:
     seed: int
 
 
-def band_hashes(signature: np.ndarray, banding: Banding) -> np.ndarray:
-    """One 64-bit hash per band of a signature (FNV-1a over the band's 32-bit rows): equal bands, equal hashes;
-    a collision only adds a candidate pair, which verification then rejects."""
-    rows = signature[: banding.bands * banding.rows].astype(np.uint64).reshape(banding.bands, banding.rows)
-    h = np.full(banding.bands, 0xCBF29CE484222325, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for r in range(banding.rows):
-            h = (h ^ rows[:, r]) * np.uint64(0x100000001B3)
-    return h
-
-
 def document_keys(doc: Document, settings: KeySettings, contaminated_by: str | None = None) -> dict[str, Any]:
     words = dedup_words(doc.text)
     row: dict[str, Any] = {"digest": exact_key(doc.text), "n_bytes": doc.n_bytes,
@@ -87,7 +75,7 @@ def document_keys(doc: Document, settings: KeySettings, contaminated_by: str | N
     elif words:
         sig = text_signature(words, settings.ngram, settings.num_perm, MINHASH_SEED)
         row.update(key_kind=SIGNATURE_KEY, signature=sig.astype("<u4").tobytes())
-        bands = band_hashes(sig, settings.banding).tolist()
+        bands = band_hashes(sig[None, :], settings.banding)[0].tolist()
     row.update({f"band_{b}": h for b, h in enumerate(bands)})
     return row
 

@@ -1,4 +1,16 @@
-"""The pipeline graph, top to bottom, one labelled step per SPEC stage (labels show in the Dataflow console)."""
+"""The pipeline graph, top to bottom, one labelled step per SPEC stage (labels show in the Dataflow console).
+
+Text moves through files and keys move through Beam (issue 13): every collection below holds one small record per
+unit of input (or per shard), never one per document. Each step leaves its files in the work directory with a
+fingerprint, so a rerun reuses what is finished.
+
+  ReadAndFilter   stages 1-6 per unit: read, normalize, language ID, quality, repetition, content -> docs + keys
+  Deduplicate     stages 7-9 on the key arrays: exact, near (MinHash LSH), decontamination -> decisions per unit
+  TrainTokenizer  stage 11: a share-weighted sample of the survivors -> SentencePiece model
+  Tokenize        stage 11 per unit: decisions applied (dedup rejects written), survivors tokenized (parts)
+  Mix             stage 10: the plan from per-unit token histograms, and the number of shards it fills
+  WriteShards     stage 12: per unit, sorted runs per shard; per shard, its runs merged into one Parquet file
+"""
 
 from __future__ import annotations
 
@@ -8,30 +20,25 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config
-from corpus.document import Document
-from corpus.shards import REJECT_SCHEMA, doc_schema, document_row, rejection_row
-from corpus.stages import (STAGE_CONTENT, STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_LANGID,
-                           STAGE_MIX, STAGE_NEAR_DEDUP, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ, STAGE_REPETITION,
-                           STAGE_TOKENIZE)
-from pipelines.transforms.counting import count_docs, sum_counts, count_rejections
-from pipelines.transforms.dedup import ExactDedup
-from pipelines.transforms.near_dedup import ApplyDecisions, FindContamination, FindNearDuplicates
-from pipelines.transforms.progress import Progress
-from pipelines.transforms.read import ReadFiles, list_source_files
-from pipelines.transforms.stages import ApplyStage
-from pipelines.transforms.tokenize import Mix, Tokenize, TrainTokenizer, WriteTokenizer
-from pipelines.transforms.write import WriteShards
+from corpus.intermediate import KeySettings
+from corpus.stats import merge_counts
+from pipelines.transforms.dedup import Deduplicate, banding_for
+from pipelines.transforms.mix import plan_output
+from pipelines.transforms.prepare import PrepareUnit
+from pipelines.transforms.write import MergeShards, WriteRuns, rejects_shard_count
+from pipelines.transforms.tokenize import TokenizeUnit, TrainTokenizer, WriteTokenizer
+from pipelines.transforms.units import planned_units
 
 COUNTS_FILE = "counts.jsonl"
 SHARDS_INDEX = "shards.jsonl"
 REJECTS_INDEX = "rejects.jsonl"
 TOKENIZER_INFO = "tokenizer.json"
-LARGEST_CLUSTERS = 10   # survivors listed by name in stats.json `dedup.largest_clusters`
+UNITS_FILE = "units.json"
 
 
-def _output_count(doc: Document):
-    yield ("output", doc.source, doc.lang or "und", ""), (1, doc.n_bytes)
-    yield ("output_tokens", doc.source, doc.lang or "und", ""), (doc.n_tokens or 0, 0)
+def key_settings(config: Config) -> KeySettings:
+    mh = config.dedup.minhash
+    return KeySettings(ngram=mh.ngram, num_perm=mh.num_perm, banding=banding_for(mh), seed=config.seed)
 
 
 def given_tokenizer(path: str) -> dict:
@@ -40,119 +47,79 @@ def given_tokenizer(path: str) -> dict:
         return {"model": f.read(), "info": {"trained": False, "path": path}}
 
 
-def _stage_counts(docs, kept, dropped, label: str, stage: str) -> list:
-    """A stage's funnel records: documents in, documents out, drops by reason."""
-    return [count_docs(docs, f"Count{label}In", stage, "in"),
-            count_docs(kept, f"Count{label}Out", stage, "out"),
-            count_rejections(dropped, f"Count{label}Drops", stage)]
+def _records(counts) -> list:
+    return [(tuple(k), tuple(v)) for k, v in counts]
 
 
-def build_pipeline(p: beam.Pipeline, config: Config, staging: str, ftlang_cache: str | None = None) -> None:
-    """Add every stage to `p`; outputs land under `staging` (shards, rejects, counts and shard indexes)."""
-    counts = []
-    rejected = []
-    files = list_source_files(config)
+def _sum_pairs(pairs):
+    docs = nbytes = 0
+    for d, b in pairs:
+        docs += d
+        nbytes += b
+    return docs, nbytes
 
-    read = (p
-            | "ListFiles" >> beam.Create(files)
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "Read" >> beam.ParDo(ReadFiles(config)).with_outputs(ReadFiles.REJECTED, ReadFiles.SKIPPED,
-                                                                   main="docs"))
-    docs = read.docs | "ProgressRead" >> beam.ParDo(Progress("read"))
-    counts += [count_docs(docs, "CountReadDocs", STAGE_READ, "in"),
-               count_rejections(read.rejected, "CountReadErrorsIn", STAGE_READ) | "AsReadInput" >> beam.Map(
-                   lambda kv: ((kv[0][0], kv[0][1], kv[0][2], "in"), kv[1])),
-               count_docs(docs, "CountReadOut", STAGE_READ, "out"),
-               count_rejections(read.rejected, "CountReadErrors", STAGE_READ)]
-    rejected.append(read.rejected)
-    counts.append(read[ReadFiles.SKIPPED])
 
-    for stage, label in ((STAGE_NORMALIZE, "Normalize"), (STAGE_LANGID, "LanguageID"),
-                         (STAGE_QUALITY, "QualityFilter"), (STAGE_REPETITION, "RepetitionFilter"),
-                         (STAGE_CONTENT, "ContentFilter")):
-        result = (docs | label >> beam.ParDo(ApplyStage(config, stage, ftlang_cache))
-                  .with_outputs(ApplyStage.REJECTED, main="kept"))
-        counts += _stage_counts(docs, result.kept, result.rejected, label, stage)
-        rejected.append(result.rejected)
-        docs = result.kept
+def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ftlang_cache: str | None = None
+                   ) -> None:
+    """Add every stage to `p`; intermediate files go to `work`, outputs to `staging`."""
+    settings = key_settings(config)
 
-    priorities = {s.name: s.priority for s in config.sources}
-    # Stages 7-9. A stage that is off passes everything on and still gets its (empty) funnel row.
-    if config.dedup.exact:
-        kept, dups = docs | "ExactDedup" >> ExactDedup(priorities)
-    else:
-        kept, dups = docs, p | "NoExactDedup" >> beam.Create([])
-    counts += _stage_counts(docs, kept, dups, "ExactDedup", STAGE_EXACT_DEDUP)
-    rejected.append(dups)
-    docs = kept
+    # Stages 1-6, per unit of input.
+    prepared = (p
+                | "ListUnits" >> beam.Create(planned_units(config, settings, ftlang_cache))
+                | "SpreadUnits" >> beam.Reshuffle()
+                | "ReadAndFilter" >> beam.ParDo(PrepareUnit(config, work, settings, ftlang_cache)))
+    all_prepared = prepared | "AllPrepared" >> beam.combiners.ToList()
 
-    if config.dedup.minhash.enabled:
-        decisions, near_counts = docs | "NearDuplicates" >> FindNearDuplicates(config.dedup.minhash, priorities)
-        kept, dups = (docs, decisions) | "NearDedup" >> ApplyDecisions(STAGE_NEAR_DEDUP, "near_duplicate")
-        counts += near_counts
-    else:
-        kept, dups = docs, p | "NoNearDedup" >> beam.Create([])
-    counts += _stage_counts(docs, kept, dups, "NearDedup", STAGE_NEAR_DEDUP)
-    rejected.append(dups)
-    docs = kept
+    # Stages 7-9, on the keys of every unit.
+    dedup = all_prepared | "Deduplicate" >> Deduplicate(config, work)
 
-    if config.dedup.decontamination.paths:
-        decisions = docs | "FindContamination" >> FindContamination(config)
-        kept, dups = (docs, decisions) | "Decontaminate" >> ApplyDecisions(STAGE_DECONTAMINATE, "contaminated")
-    else:
-        kept, dups = docs, p | "NoDecontamination" >> beam.Create([])
-    counts += _stage_counts(docs, kept, dups, "Decontaminate", STAGE_DECONTAMINATE)
-    rejected.append(dups)
-    docs = kept
-
-    # Survivors of duplicate clusters, counted once each (before parts and repeated epochs exist), and the largest
-    # few by name from the same survivors, so `largest_clusters` agrees with `largest_cluster`.
-    survivors = docs | "Clusters" >> beam.Filter(lambda d: d.cluster_size > 1)
-    counts += [survivors
-               | "CountClusters" >> beam.Map(lambda d: (("dedup", "output", "cluster_size", str(d.cluster_size)),
-                                                        (1, 0))),
-               survivors
-               | "ClusterOrder" >> beam.Map(lambda d: (-d.cluster_size, d.id, d.source))
-               | "LargestClusters" >> beam.combiners.Top.Smallest(LARGEST_CLUSTERS)
-               | "CountLargestClusters" >> beam.FlatMap(
-                   lambda top: [(("dedup", "largest", doc_id, source), (-size, 0)) for size, doc_id, source in top])]
-
-    # Stage 11: the tokenizer, trained on a share-weighted sample of the clean documents (or a given model).
-    weights = config.share_targets()
+    # Stage 11: the tokenizer, trained on a share-weighted sample of the survivors (or a given model).
     if config.tokenizer.train:
-        model = docs | "TrainTokenizer" >> TrainTokenizer(config.tokenizer, weights, config.seed)
+        model = (all_prepared, dedup) | "TrainTokenizer" >> TrainTokenizer(config, work, config.share_targets())
     else:
         model = p | "GivenTokenizer" >> beam.Create([given_tokenizer(config.tokenizer.model)])
     model | "WriteTokenizer" >> WriteTokenizer(staging)
-    tokenized = docs | "Tokenize" >> beam.ParDo(Tokenize(config.mix.max_doc_tokens), beam.pvalue.AsSingleton(model)
-                                                 ).with_outputs(Tokenize.COUNTS, main="units")
-    counts += [count_docs(docs, "CountTokenizeIn", STAGE_TOKENIZE, "in"),
-               count_docs(tokenized.units, "CountTokenizeOut", STAGE_TOKENIZE, "out"),
-               tokenized[Tokenize.COUNTS]]
-    units = tokenized.units
+    tokenized = (prepared
+                 | "OwnUnits" >> beam.Map(lambda u: u)   # its own input: not fused with the steps feeding its sides
+                 | "Tokenize" >> beam.ParDo(TokenizeUnit(config, work), beam.pvalue.AsSingleton(model),
+                                            beam.pvalue.AsSingleton(dedup)))
 
-    # Stage 10: mix by shares of tokens, now that tokens exist.
-    docs, mix_counts = units | "Mix" >> Mix(config.mix, weights, config.seed)
-    counts += [count_docs(units, "CountMixIn", STAGE_MIX, "in"),
-               count_docs(docs, "CountMixOut", STAGE_MIX, "out"),
-               mix_counts]
+    # Stage 10: the mix plan, now that tokens exist.
+    plan = tokenized | "AllTokenized" >> beam.combiners.ToList() | "Mix" >> beam.Map(plan_output, config)
 
-    docs = docs | "ProgressWritten" >> beam.ParDo(Progress("to write"))
-    counts.append(docs | "CountOutput" >> beam.FlatMap(_output_count))
-
-    (docs
-     | "WriteShards" >> WriteShards(staging, "shards", doc_schema(config.tokenizer.vocab_size), document_row,
-                                     config.seed,
-                                     config.output.shard_target_bytes, config.output.num_shards)
+    # Stage 12: sorted runs per unit, merged per shard; rejects of every stage alike.
+    early_counts = ((all_prepared | "PreparedCounts" >> beam.FlatMap(lambda us: [r for u in us for r in u.counts]),
+                     dedup | "DedupCounts" >> beam.FlatMap(lambda d: _records(d["counts"])))
+                    | "EarlyCounts" >> beam.Flatten()
+                    | "AllEarlyCounts" >> beam.combiners.ToList())
+    reject_shards = early_counts | "RejectShards" >> beam.Map(
+        lambda records: rejects_shard_count(merge_counts(records), config.output.shard_target_bytes))
+    runs = (tokenized
+            | "OwnTokenized" >> beam.Map(lambda t: t)
+            | "WriteRuns" >> beam.ParDo(WriteRuns(config, work), beam.pvalue.AsSingleton(plan),
+                                        beam.pvalue.AsSingleton(reject_shards)))
+    shard_total = plan | "ShardCount" >> beam.Map(lambda pl: pl["num_shards"])
+    ((runs, shard_total)
+     | "WriteShards" >> MergeShards(staging, "shards", config.seed)
      | "ShardIndex" >> beam.io.WriteToText(f"{staging}/{SHARDS_INDEX}", shard_name_template=""))
-
     if config.output.keep_rejects:
-        (tuple(rejected)
-         | "AllRejects" >> beam.Flatten()
-         | "WriteRejects" >> WriteShards(staging, "rejects", REJECT_SCHEMA, rejection_row, config.seed,
-                                          config.output.shard_target_bytes, None)
+        ((runs, reject_shards)
+         | "WriteRejects" >> MergeShards(staging, "rejects", config.seed)
          | "RejectIndex" >> beam.io.WriteToText(f"{staging}/{REJECTS_INDEX}", shard_name_template=""))
 
-    (sum_counts(counts)
+    # The funnel and every other count, summed per key.
+    counts = ((prepared | "UnitCounts" >> beam.FlatMap(lambda u: u.counts),
+               dedup | "DedupStageCounts" >> beam.FlatMap(lambda d: _records(d["counts"])),
+               tokenized | "TokenizeCounts" >> beam.FlatMap(lambda t: _records(t["counts"])),
+               runs | "RunCounts" >> beam.FlatMap(lambda r: _records(r[1]) if r[0] == "counts" else []))
+              | "FlattenCounts" >> beam.Flatten()
+              | "SumCountsPerKey" >> beam.CombinePerKey(_sum_pairs))
+    (counts
      | "CountsToJson" >> beam.Map(lambda kv: json.dumps([list(kv[0]), list(kv[1])]))
      | "WriteCounts" >> beam.io.WriteToText(f"{staging}/{COUNTS_FILE}", shard_name_template=""))
+    (prepared
+     | "Reused" >> beam.Map(lambda u: (int(u.reused), 1))
+     | "CountUnits" >> beam.CombineGlobally(_sum_pairs)
+     | "UnitsToJson" >> beam.Map(lambda c: json.dumps({"reused": c[0], "units": c[1]}))
+     | "WriteUnits" >> beam.io.WriteToText(f"{staging}/{UNITS_FILE}", shard_name_template=""))

@@ -12,6 +12,7 @@ import errno
 import hashlib
 import json
 import logging
+import os
 import shlex
 import sys
 import time
@@ -34,12 +35,13 @@ from corpus.manifest import build_manifest
 from corpus.shards import REJECT_SCHEMA, doc_schema, shard_info, shard_name, write_parquet_bytes
 from corpus.stages import FUNNEL_STAGES
 from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
-from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, build_pipeline
-from pipelines.transforms.near_dedup import banding_for
-from pipelines.transforms.read import list_source_files
+from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, UNITS_FILE, build_pipeline
+from pipelines.transforms.dedup import banding_for
+from pipelines.transforms.units import listed_files
 
 log = logging.getLogger(__name__)
 STAGING = "_staging"
+WORK = "_work"
 
 
 @dataclass
@@ -232,46 +234,61 @@ def _input_files(config: Config) -> dict[str, list[dict[str, Any]]]:
     so it stops after HASH_BUDGET bytes: a crawl-sized input is listed with sizes only."""
     files: dict[str, list[dict[str, Any]]] = {s.name: [] for s in config.sources}
     budget = HASH_BUDGET
-    for source, pattern, path in list_source_files(config):
-        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-        digest = None
-        if size <= budget:
-            budget -= size
-            h = hashlib.sha256()
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-                while chunk := f.read(1 << 20):
-                    h.update(chunk)
-            digest = h.hexdigest()
-        files[source].append({"path": path, "bytes": size, "sha256": digest})
+    for source in config.sources:
+        for path, _, size, _ in listed_files(source):
+            digest = None
+            if size <= budget:
+                budget -= size
+                h = hashlib.sha256()
+                with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                    while chunk := f.read(1 << 20):
+                        h.update(chunk)
+                digest = h.hexdigest()
+            files[source.name].append({"path": path, "bytes": size, "sha256": digest})
     return files
 
 
-def _shard_columns(staging: str, shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _shard_columns(staging: str, shards: list[dict[str, Any]]):
+    """The shards' (id, source, lang, n_bytes, n_tokens) rows, a row group at a time (never all at once)."""
     import pyarrow.parquet as pq
 
-    rows: list[dict[str, Any]] = []
     columns = ["id", "source", "lang", "n_bytes", "n_tokens"]
     for entry in shards:
         with FileSystems.open(_join(staging, entry["path"])) as f:
-            rows += pq.read_table(f, columns=columns).to_pylist()
-    return rows
+            for batch in pq.ParquetFile(f).iter_batches(columns=columns):
+                yield from batch.to_pylist()
+
+
+def with_local_parallelism(beam_args: list[str]) -> list[str]:
+    """A local run uses every core unless told otherwise (issue 13): one worker process per core. Each worker
+    costs its own Python, Beam and fastText (~300 MB), and holds one unit's keys and a few row groups."""
+    args = list(beam_args)
+    if runner_name(PipelineOptions(args)) != "directrunner":
+        return args
+    if not any(a.startswith("--direct_num_workers") for a in args):
+        args.append(f"--direct_num_workers={os.cpu_count() or 1}")
+    if not any(a.startswith("--direct_running_mode") for a in args):
+        args.append("--direct_running_mode=multi_processing")
+    return args
 
 
 def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
-               ftlang_cache: str | None = None, worker_stderr: bool = False) -> RunResult:
-    """`worker_stderr`: let `multi_processing` worker processes write to stderr (the CLI's --debug)."""
+               ftlang_cache: str | None = None, worker_stderr: bool = False, fresh: bool = False) -> RunResult:
+    """`worker_stderr`: let `multi_processing` worker processes write to stderr (the CLI's --debug). `fresh`:
+    delete the work directory first, so nothing of an earlier run is reused."""
     started = time.time()
     out_dir = out_dir.rstrip("/")
     staging = _join(out_dir, STAGING)
+    work = config.output.work_dir or _join(out_dir, WORK)
     check_beam_args(beam_args or [])
-    options = PipelineOptions(with_staged_code(beam_args or []))
+    options = PipelineOptions(with_local_parallelism(with_staged_code(beam_args or [])))
     # Filesystem options (S3 endpoint and keys, GCS project) also serve the reads and writes made here, outside
     # the transforms: listing inputs, the staging directory, stats, manifest and data card.
     FileSystems.set_options(options)
     if options.view_as(TestOptions).dry_run:
         # Build and describe the job only (e.g. Dataflow offline): no output directory is touched.
         p = beam.Pipeline(options=options)
-        build_pipeline(p, config, staging, ftlang_cache)
+        build_pipeline(p, config, staging, work, ftlang_cache)
         result = p.run()
         return RunResult(out_dir=out_dir, stats={}, manifest={}, seconds=time.time() - started,
                          job=getattr(result, "job", None))
@@ -282,20 +299,23 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         FileSystems.delete([_join(out_dir, "manifest.json")])
     if FileSystems.exists(staging):
         _delete_tree(staging)
+    if fresh and FileSystems.exists(work):
+        _delete_tree(work)
 
     with beam.Pipeline(runner=local_runner(options, quiet_workers=not worker_stderr), options=options) as p:
-        build_pipeline(p, config, staging, ftlang_cache)
+        build_pipeline(p, config, staging, work, ftlang_cache)
 
     counts = merge_counts((tuple(k), tuple(v)) for k, v in
                           (json.loads(line) for line in _read_text(_join(staging, COUNTS_FILE)).splitlines()
                            if line.strip()))
+    tokenizer = json.loads(_read_text(_join(staging, TOKENIZER_INFO)))
     shards = _complete_shards(staging, "shards", _read_index(_join(staging, SHARDS_INDEX)),
-                              doc_schema(config.tokenizer.vocab_size), config.output.num_shards)
+                              doc_schema(tokenizer["vocab_size"]), config.output.num_shards)
     rejects = (_complete_shards(staging, "rejects", _read_index(_join(staging, REJECTS_INDEX)), REJECT_SCHEMA, 1)
                if config.output.keep_rejects else [])
 
     sources = [s.name for s in config.sources]
-    tokenizer = json.loads(_read_text(_join(staging, TOKENIZER_INFO)))
+    units = json.loads(_read_text(_join(staging, UNITS_FILE)))
     tokenizer.update(model_type=config.tokenizer.model_type, requested_vocab_size=config.tokenizer.vocab_size)
     # Timings vary run to run: they go to the manifest, so stats.json stays byte-identical for the same input.
     train_seconds = tokenizer.pop("train_seconds", None)
@@ -329,9 +349,12 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     _write_text(_join(out_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))
     summary = {"docs_out": sum(s["docs"] for s in stats["sources"].values()),
                "conservation_ok": stats["conservation"]["ok"]}
+    # What was reused varies with what an earlier run left: the manifest says it, stats.json stays identical.
+    summary.update(units=units["units"], units_reused=units["reused"])
     manifest = build_manifest(shards, rejects, config.to_dict(), summary,
                               dict(tokenizer, train_seconds=train_seconds))
     _write_text(_join(out_dir, "DATACARD.md"), render_datacard(config, stats, manifest, _input_files(config)))
     _delete_tree(staging)
+    _delete_tree(_join(work, "runs"))     # merged into the shards; the earlier steps stay for the next run
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
     return RunResult(out_dir=out_dir, stats=stats, manifest=manifest, seconds=time.time() - started)

@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 
 from corpus.dedup.exact import exact_key
-from corpus.dedup.minhash import Banding, dedup_words, text_signature
+from corpus.dedup.minhash import Banding, band_hashes, dedup_words, text_signature
 from corpus.document import Document
-from corpus.intermediate import (DOCS_SCHEMA, NO_KEY, SHORT_KEY, SIGNATURE_KEY, KeySettings, band_hashes,
-                                 document_keys, document_row, documents_of, keys_schema)
+from corpus.intermediate import (DOCS_SCHEMA, NO_KEY, SHORT_KEY, SIGNATURE_KEY, KeySettings, document_keys,
+                                 document_row, documents_of, keys_schema)
 
 SETTINGS = KeySettings(ngram=13, num_perm=256, banding=Banding(32, 8), seed=0)
 LONG = " ".join(f"word{i % 97} term{i % 89}" for i in range(200))
@@ -43,7 +43,7 @@ def test_equal_bands_hash_equal_and_a_changed_row_changes_only_its_band():
     assert all(a[f"band_{i}"] == b[f"band_{i}"] for i in range(32))
     sig = np.frombuffer(a["signature"], dtype="<u4").copy()
     sig[8 * 5 + 3] ^= 1                                            # one row of band 5
-    changed = band_hashes(sig, SETTINGS.banding)
+    changed = band_hashes(sig[None, :], SETTINGS.banding)[0]
     assert [i for i in range(32) if int(changed[i]) != a[f"band_{i}"]] == [5]
 
 

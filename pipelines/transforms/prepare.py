@@ -25,7 +25,7 @@ from corpus.rules.content import parse_list
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path
 from corpus.shards import REJECT_SCHEMA, rejection_row
 from corpus.sources import ReadContext, Skipped, reader_for, relative_name
-from corpus.sources.units import Unit, read_piece
+from corpus.sources.units import Unit, read_unit
 from corpus.stages import (STAGE_CONTENT, STAGE_LANGID, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ,
                            STAGE_REPETITION, DocumentRules)
 from pipelines.workdir import StepFolder, fingerprint, publish, step_folder
@@ -191,14 +191,11 @@ class PrepareUnit(beam.DoFn):
     def _read(self, unit: Unit) -> Iterator[Document | Rejection | Skipped]:
         cfg = self._config
         src = cfg.source(unit.source)
-        for piece in unit.pieces:
-            ctx = ReadContext(source=src.name, path=piece.path, rel=piece.rel, max_doc_bytes=cfg.read.max_doc_bytes,
-                              html_extractor=cfg.read.html_extractor, text_field=src.text_field,
-                              id_field=src.id_field, url_field=src.url_field, title_field=src.title_field)
-            try:
-                stream = FileSystems.open(piece.path, compression_type=CompressionTypes.UNCOMPRESSED)
-            except Exception as exc:  # noqa: BLE001 - any filesystem failure is a counted, logged read error
-                yield ctx.error("unreadable_file", piece.start, f"{type(exc).__name__}: {exc}")
-                continue
-            with stream:
-                yield from read_piece(reader_for(src.kind), stream, piece, ctx)
+        ctx = ReadContext(source=src.name, path="", rel="", max_doc_bytes=cfg.read.max_doc_bytes,
+                          html_extractor=cfg.read.html_extractor, text_field=src.text_field, id_field=src.id_field,
+                          url_field=src.url_field, title_field=src.title_field)
+        return read_unit(unit, src.kind, _open_raw, ctx)
+
+
+def _open_raw(path: str):
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)

@@ -1,96 +1,215 @@
-"""Stages 10-11 in Beam: the tokenizer's mixture-weighted training sample and training, tokenization (with long
-documents split into parts), and token-weighted mixing.
+"""Stage 11 over the work directory: the tokenizer trained on a share-weighted sample read from the prepared units,
+then every unit's surviving documents tokenized (long ones split into parts) into the unit's tokenized file.
 
-Global steps here carry only small summaries: per-source histograms (a few thousand integers), the training sample
-(bounded by `tokenizer.sample_bytes`, trained on one worker as SentencePiece requires) and the model bytes.
+The sample is chosen from the keys (position, bytes, source) of the documents that survived stages 7-9, read one
+unit at a time; only the chosen texts are read, streamed into SentencePiece in unit order (a fixed order: the
+units depend only on the inputs and the config). Tokenized units leave a token and a byte histogram over mix
+positions for the mix plan (stage 10), as files: the plan step reads them one at a time.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import io
 import json
 import time
+from typing import Any, Iterator
 
 import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from corpus.config import MixConfig, TokenizerConfig
-from corpus.mix import SourcePlan, copy_id, histogram_bucket, merge_histograms, mix_position, part_id, plan_mix
-from corpus.stages import STAGE_MIX, STAGE_TOKENIZE
+from corpus.config import Config
+from corpus.document import Rejection
+from corpus.intermediate import documents_of
+from corpus.mix import HISTOGRAM_BITS, SourcePlan, histogram_bucket, mix_position, part_id, plan_mix
+from corpus.shards import REJECT_SCHEMA, doc_schema, rejection_row
+from corpus.shards import document_row as shard_row
+from corpus.stages import STAGE_TOKENIZE
 from corpus.text.words import words
 from corpus.tokenizer import Tokenizer, encode_parts, train_tokenizer
+from pipelines.transforms.prepare import UnitSummary, _BufferedParquet
+from pipelines.workdir import fingerprint, join, step_folder, write_bytes
+
+STEP = "tokenized"
+BUCKETS = 1 << HISTOGRAM_BITS
 
 
-class Histogram(beam.CombineFn):
-    """(bucket, amount) pairs -> {bucket: total}: at most 2^16 entries whatever the input size."""
+def read_table(path: str, columns: list[str] | None = None) -> pa.Table:
+    with FileSystems.open(path) as f:
+        return pq.read_table(f, columns=columns)
 
-    def create_accumulator(self):
+
+def iter_batches(path: str, batch_rows: int = 1024, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """A Parquet file a few rows at a time (never the whole unit's text at once), optionally only some columns."""
+    with FileSystems.open(path) as f:
+        yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def unit_decisions(dedup: dict[str, Any], unit: UnitSummary) -> dict[int, dict[str, Any]]:
+    """Row -> decision for the rows stages 7-9 removed or marked as cluster survivors (a small file per unit)."""
+    path = join(dedup["folder"], f"{unit.key}.parquet")
+    if not FileSystems.exists(path):
         return {}
-
-    def add_input(self, acc, item):
-        bucket, amount = item
-        acc[bucket] = acc.get(bucket, 0) + amount
-        return acc
-
-    def merge_accumulators(self, accs):
-        return merge_histograms(accs)
-
-    def extract_output(self, acc):
-        return acc
+    return {r["row"]: r for r in read_table(path).to_pylist()}
 
 
-def _plans(histograms, weights, target, max_epochs, cap_at_one):
-    histograms = dict(histograms)
-    if weights is None:
-        # No target shares (mix off): weights in proportion to the sources' sizes take the same fraction of each.
-        weights = {s: float(sum(h.values())) for s, h in histograms.items()}
-    return plan_mix(histograms, weights, target, max_epochs, cap_at_one)
+def _sample_plan(units: list[UnitSummary], dedup: dict[str, Any], shares: dict[str, float] | None,
+                 sample_bytes: int) -> dict[str, SourcePlan]:
+    histograms: dict[str, np.ndarray] = {}
+    for unit in units:
+        if not unit.docs:
+            continue
+        keys = read_table(join(unit.folder, "keys.parquet"), ["sample_position", "n_bytes"])
+        alive = np.ones(unit.docs, dtype=bool)
+        for row, d in unit_decisions(dedup, unit).items():
+            if d["stage"] is not None:
+                alive[row] = False
+        buckets = (keys["sample_position"].to_numpy() >> np.uint64(64 - HISTOGRAM_BITS)).astype(np.int64)
+        hist = histograms.setdefault(unit.source, np.zeros(BUCKETS, dtype=np.int64))
+        np.add.at(hist, buckets[alive], keys["n_bytes"].to_numpy()[alive])
+    as_dicts = {s: {int(b): int(h[b]) for b in np.flatnonzero(h)} for s, h in histograms.items()}
+    if shares is None:
+        shares = {s: float(sum(h.values())) for s, h in as_dicts.items()}
+    return plan_mix(as_dicts, shares, sample_bytes, 1.0, cap_at_one=True)
 
 
-def _natural_plans(histograms):
-    """Mixing off: one copy of everything."""
-    return {s: SourcePlan(1.0, 1, 0, sum(h.values()), sum(h.values())) for s, h in dict(histograms).items()}
+def _sample_texts(units: list[UnitSummary], dedup: dict[str, Any], plans: dict[str, SourcePlan],
+                  stats: dict[str, int]) -> Iterator[str]:
+    for unit in sorted(units, key=lambda u: u.key):
+        plan = plans.get(unit.source)
+        if plan is None or not unit.docs:
+            continue
+        decisions = unit_decisions(dedup, unit)
+        row = 0
+        keys = read_table(join(unit.folder, "keys.parquet"), ["sample_position"])["sample_position"].to_numpy()
+        for batch in iter_batches(join(unit.folder, "docs.parquet")):
+            texts = batch.column("text").to_pylist()
+            for text in texts:
+                d = decisions.get(row)
+                if (d is None or d["stage"] is None) and plan.copies(int(keys[row])) > 0:
+                    stats["docs"] += 1
+                    stats["bytes"] += len(text.encode("utf-8"))
+                    yield text
+                row += 1
 
 
 class TrainTokenizer(beam.PTransform):
-    """docs -> one element: {"model": bytes, "info": {...}}; the sample is a deterministic, share-weighted
-    selection of whole documents (by bytes: tokens do not exist yet). `weights` None: natural shares."""
+    """(unit summaries, dedup result) singletons -> one element {"model": bytes, "info": {...}}; cached in the work
+    directory under the fingerprint of what it was trained on, so a resumed run does not train again."""
 
-    def __init__(self, cfg: TokenizerConfig, weights: dict[str, float] | None, seed: int):
+    def __init__(self, config: Config, work: str, shares: dict[str, float] | None):
         super().__init__()
-        self._cfg, self._weights, self._seed = cfg, weights, seed
+        self._config, self._work, self._shares = config, work, shares
 
-    def expand(self, docs):
-        cfg, weights, seed = self._cfg, self._weights, self._seed
-        plans = (docs
-                 | "SampleHistogram" >> beam.Map(lambda d: (d.source, (histogram_bucket(
-                     mix_position(d.id, seed, "tokenizer-sample")), d.n_bytes)))
-                 | "SampleBytesPerBucket" >> beam.CombinePerKey(Histogram())
-                 | "SampleHistograms" >> beam.combiners.ToDict()
-                 | "SamplePlan" >> beam.Map(_plans, weights, cfg.sample_bytes, 1.0, True))
+    def expand(self, pcolls):
+        units, dedup = pcolls
+        return units | "Train" >> beam.Map(self._train, beam.pvalue.AsSingleton(dedup))
 
-        def pick(doc, plan):
-            position = mix_position(doc.id, seed, "tokenizer-sample")
-            source_plan = plan.get(doc.source)
-            if source_plan is not None and source_plan.copies(position) > 0:
-                yield 0, (position, doc.id, doc.text)
+    def _train(self, units: list[UnitSummary], dedup: dict[str, Any]) -> dict[str, Any]:
+        cfg = self._config.tokenizer
+        expected = fingerprint("tokenizer", dedup["fingerprint"], sorted(u.key for u in units),
+                               cfg.vocab_size, cfg.model_type, cfg.sample_bytes, self._shares, self._config.seed)
+        folder = step_folder(self._work, "tokenizer", expected[:16])
+        done = folder.done(expected)
+        if done is not None:
+            with FileSystems.open(folder.file("spm.model")) as f:
+                return {"model": f.read(), "info": done}
+        plans = _sample_plan(units, dedup, self._shares, cfg.sample_bytes)
+        stats = {"docs": 0, "bytes": 0}
+        started = time.time()
+        model = train_tokenizer(_sample_texts(units, dedup, plans, stats), cfg.vocab_size, cfg.model_type)
+        info = {"trained": True, "sample_docs": stats["docs"], "sample_bytes": stats["bytes"],
+                "train_seconds": round(time.time() - started, 2)}
+        write_bytes(folder.file("spm.model"), model)
+        folder.finish(expected, info)
+        return {"model": model, "info": info}
 
-        return (docs
-                | "PickSample" >> beam.FlatMap(pick, beam.pvalue.AsSingleton(plans))
-                | "GatherSample" >> beam.GroupByKey()
-                | "Train" >> beam.Map(_train, cfg))
+
+class TokenizeUnit(beam.DoFn):
+    """UnitSummary -> TokenizedSummary-like dict: dedup rejects written with their text, survivors tokenized into
+    `<work>/tokenized/<unit>/units.parquet` (documents or parts), with token and byte histograms over mix
+    positions and the funnel and fertility counts."""
+
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+        self._tokenizer: Tokenizer | None = None
+        self._model_sha = None
+
+    def process(self, unit: UnitSummary, model: dict[str, Any], dedup: dict[str, Any]):
+        sha = hashlib.sha256(model["model"]).hexdigest()
+        if self._model_sha != sha:
+            self._tokenizer, self._model_sha = Tokenizer(model["model"]), sha
+        cfg = self._config
+        expected = fingerprint(STEP, unit.key, unit.counts, dedup["fingerprint"], sha, cfg.mix.max_doc_tokens,
+                               cfg.seed, cfg.output.keep_rejects)
+        folder = step_folder(self._work, STEP, unit.key)
+        done = folder.done(expected)
+        if done is None:
+            done = self._tokenize(unit, dedup, folder)
+            folder.finish(expected, done)
+        yield dict(done, key=unit.key, source=unit.source, folder=folder.path, fingerprint=expected,
+                   prepared_folder=unit.folder)
+
+    def _tokenize(self, unit: UnitSummary, dedup: dict[str, Any], folder) -> dict[str, Any]:
+        tok = self._tokenizer
+        cfg = self._config
+        decisions = unit_decisions(dedup, unit)
+        out = _BufferedParquet(folder.file("units.parquet"), doc_schema(tok.vocab_size))
+        rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
+        tokens_hist = np.zeros(BUCKETS, dtype=np.int64)
+        bytes_hist = np.zeros(BUCKETS, dtype=np.int64)
+        counts: dict[tuple[str, str, str, str], list[int]] = {}
+
+        def add(key, docs, n_bytes):
+            entry = counts.setdefault(key, [0, 0])
+            entry[0] += docs
+            entry[1] += n_bytes
+
+        row = 0
+        if unit.docs:
+            for batch in iter_batches(join(unit.folder, "docs.parquet")):
+                for doc in documents_of(batch):
+                    d = decisions.get(row)
+                    row += 1
+                    if d is not None and d["stage"] is not None:
+                        if cfg.output.keep_rejects:
+                            rejects.append(rejection_row(Rejection.of(doc, d["stage"], d["reason"],
+                                                                      duplicate_of=d["duplicate_of"])))
+                        continue
+                    if d is not None:
+                        doc.cluster_size = d["cluster_size"]
+                    add(("funnel", doc.source, STAGE_TOKENIZE, "in"), 1, doc.n_bytes)
+                    n_words, n_bytes, base_id = len(words(doc.text)), doc.n_bytes, doc.id
+                    parts = encode_parts(doc.text, tok, cfg.mix.max_doc_tokens)
+                    total = 0
+                    for k, (text, tokens) in enumerate(parts):
+                        doc.id, doc.text, doc.tokens = part_id(base_id, k, len(parts)), text, tokens
+                        out.append(shard_row(doc))
+                        bucket = histogram_bucket(mix_position(doc.id, cfg.seed))
+                        tokens_hist[bucket] += len(tokens)
+                        bytes_hist[bucket] += doc.n_bytes
+                        total += len(tokens)
+                        add(("funnel", doc.source, STAGE_TOKENIZE, "out"), 1, doc.n_bytes)
+                    for kind, name in (("lang", doc.lang or "und"), ("source", doc.source)):
+                        add(("fertility", kind, name, "tokens"), total, n_bytes)
+                        add(("fertility", kind, name, "words"), n_words, 1)
+                    if len(parts) > 1:
+                        add(("funnel", doc.source, STAGE_TOKENIZE, "added:parts"), len(parts) - 1, 0)
+        out.close()
+        rejects.close()
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, tokens=tokens_hist, bytes=bytes_hist)
+        write_bytes(folder.file("histograms.npz"), buffer.getvalue())
+        return {"rows": out.count, "rejects": rejects.count, "counts": [[list(k), v] for k, v in sorted(counts.items())]}
 
 
-def _train(element, cfg: TokenizerConfig):
-    _, sample = element
-    ordered = sorted(sample)   # by position: the sample's order never depends on the runner
-    started = time.time()
-    model = train_tokenizer((text for _, _, text in ordered), cfg.vocab_size, cfg.model_type)
-    info = {"trained": True, "sample_docs": len(ordered),
-            "sample_bytes": sum(len(t.encode("utf-8")) for _, _, t in ordered),
-            "train_seconds": round(time.time() - started, 2)}
-    return {"model": model, "info": info}
+def read_histograms(folder: str) -> tuple[np.ndarray, np.ndarray]:
+    with FileSystems.open(join(folder, "histograms.npz")) as f:
+        data = np.load(io.BytesIO(f.read()))
+        return data["tokens"], data["bytes"]
 
 
 def _write_tokenizer(element, staging: str):
@@ -115,71 +234,3 @@ class WriteTokenizer(beam.PTransform):
         return (model
                 | "WriteModel" >> beam.Map(_write_tokenizer, self._staging)
                 | "WriteInfo" >> beam.io.WriteToText(f"{self._staging}/tokenizer.json", shard_name_template=""))
-
-
-class Tokenize(beam.DoFn):
-    """doc -> units with `tokens` (a long document split at paragraphs into parts `ID#k`), plus count records."""
-
-    COUNTS = "counts"
-
-    def __init__(self, max_doc_tokens: int | None):
-        self._max = max_doc_tokens
-        self._tokenizer = None
-        self._model = None
-
-    def process(self, doc, model):
-        if self._model is not model["model"] and self._model != model["model"]:
-            self._tokenizer = Tokenizer(model["model"])
-        self._model = model["model"]
-        tok = self._tokenizer
-        parts = encode_parts(doc.text, tok, self._max)
-        n_words = len(words(doc.text))
-        total_tokens = 0
-        for k, (text, tokens) in enumerate(parts):
-            unit = dataclasses.replace(doc, id=part_id(doc.id, k, len(parts)), text=text)
-            unit.tokens = tokens
-            total_tokens += len(tokens)
-            yield unit
-        lang = doc.lang or "und"
-        for kind, name in (("lang", lang), ("source", doc.source)):
-            yield beam.pvalue.TaggedOutput(self.COUNTS, (("fertility", kind, name, "tokens"),
-                                                         (total_tokens, doc.n_bytes)))
-            yield beam.pvalue.TaggedOutput(self.COUNTS, (("fertility", kind, name, "words"), (n_words, 1)))
-        if len(parts) > 1:
-            yield beam.pvalue.TaggedOutput(self.COUNTS, (("funnel", doc.source, STAGE_TOKENIZE, "added:parts"),
-                                                         (len(parts) - 1, 0)))
-
-
-class Mix(beam.PTransform):
-    """units -> the copies to write (SPEC stage 10), plus count records for the funnel and epochs."""
-
-    def __init__(self, cfg: MixConfig, weights: dict[str, float] | None, seed: int):
-        super().__init__()
-        self._cfg, self._weights, self._seed = cfg, weights, seed
-
-    def expand(self, units):
-        cfg, seed = self._cfg, self._seed
-        plans = (units
-                 | "TokenHistogram" >> beam.Map(lambda u: (u.source, (histogram_bucket(mix_position(u.id, seed)),
-                                                                      len(u.tokens))))
-                 | "TokensPerBucket" >> beam.CombinePerKey(Histogram())
-                 | "TokenHistograms" >> beam.combiners.ToDict()
-                 | "MixPlan" >> (beam.Map(_plans, self._weights, cfg.target_tokens, cfg.epoch_cap, False)
-                                 if cfg.enabled else beam.Map(_natural_plans)))
-
-        def sample(unit, plan):
-            copies = plan[unit.source].copies(mix_position(unit.id, seed))
-            n_bytes = unit.n_bytes
-            if copies == 0:
-                yield beam.pvalue.TaggedOutput("counts", (("funnel", unit.source, STAGE_MIX, "not_sampled"),
-                                                          (1, n_bytes)))
-            elif copies > 1:
-                yield beam.pvalue.TaggedOutput("counts", (("funnel", unit.source, STAGE_MIX, "added:repeats"),
-                                                          (copies - 1, (copies - 1) * n_bytes)))
-            yield beam.pvalue.TaggedOutput("counts", (("mix", unit.source, "available", ""), (len(unit.tokens), 1)))
-            for c in range(copies):
-                yield unit if c == 0 else dataclasses.replace(unit, id=copy_id(unit.id, c))
-
-        result = units | "Sample" >> beam.FlatMap(sample, beam.pvalue.AsSingleton(plans)).with_outputs(
-            "counts", main="copies")
-        return result.copies, result.counts

@@ -7,14 +7,14 @@ import dataclasses
 
 from apache_beam.io.filesystems import FileSystems
 
-from corpus.config import Config
+from corpus.config import Config, SourceConfig
 from corpus.intermediate import KeySettings
 from corpus.sources import relative_name
 from corpus.sources.units import Unit, plan_units
 from pipelines.workdir import fingerprint
 
 
-def _listed(config: Config, source) -> list[tuple[str, str, int, float]]:
+def listed_files(source: SourceConfig) -> list[tuple[str, str, int, float]]:
     """(path, rel, size, mtime) of every file a source's patterns match, sorted and distinct."""
     found: dict[str, tuple[str, str, int, float]] = {}
     for pattern in source.paths:
@@ -42,7 +42,7 @@ def planned_units(config: Config, settings: KeySettings, ftlang_cache: str | Non
     common = stage_settings(config, settings, ftlang_cache)
     planned = []
     for source in config.sources:
-        files = _listed(config, source)
+        files = listed_files(source)
         stamps = {path: (size, mtime) for path, _, size, mtime in files}
         for unit in plan_units(source.name, source.kind, [(p, r, s) for p, r, s, _ in files],
                                config.read.unit_bytes):

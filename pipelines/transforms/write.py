@@ -1,62 +1,152 @@
-"""Stage 12 in Beam: deterministic global shuffle into Parquet shards.
-
-Each record gets a 64-bit position from hash(seed, id); the shard is position * N >> 64 and rows are sorted by
-position inside a shard, so the bytes do not depend on runner, worker count or bundle boundaries.
+"""Stage 12 over the work directory: every tokenized unit writes its rows as sorted runs, one per shard (with the
+mix plan applied: units left out, repeats `ID@k` added), and every shard merges its runs into one Parquet file.
+Rejects go the same way into their own shards. Memory per worker is a bounded buffer, never a shard.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any, Iterator
 
 import apache_beam as beam
+import numpy as np
+import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
-from corpus.shards import shard_count, shard_index, shard_info, shard_name, shuffle_position, write_parquet_bytes
+from corpus.config import Config
+from corpus.mix import copy_id, mix_position
+from corpus.shard_runs import merge_runs, write_runs
+from corpus.shards import shard_count, shard_name
+from corpus.stages import STAGE_MIX
+from corpus.stats import ADDED
+from pipelines.transforms.tokenize import iter_batches
+from pipelines.workdir import fingerprint, join, step_folder
+
+RUN_MEMORY_BYTES = 128 << 20     # rows a unit buffers before it sorts and writes a part of its runs
 
 
-class _WriteShard(beam.DoFn):
-    def __init__(self, staging: str, kind: str, schema):
-        self._staging = staging
-        self._kind = kind
-        self._schema = schema
-
-    def process(self, element):
-        (count, index), rows = element
-        ordered = [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
-        data = write_parquet_bytes(ordered, self._schema)
-        name = shard_name(self._kind, index, count)
-        with FileSystems.create(f"{self._staging}/{name}") as f:
-            f.write(data)
-        info = shard_info(name, len(ordered), data)
-        tokens = sum(row.get("n_tokens") or 0 for row in ordered)
-        yield json.dumps({"path": info.path, "rows": info.rows, "bytes": info.bytes, "sha256": info.sha256,
-                          "index": index, "count": count, "tokens": tokens}, sort_keys=True)
+def _plan_digest(plan: dict[str, Any]) -> str:
+    return fingerprint("plan", {s: repr(p) for s, p in sorted(plan["plans"].items())}, plan["num_shards"])
 
 
-class WriteShards(beam.PTransform):
-    """records -> Parquet files `<staging>/<kind>/part-i-of-N.parquet`; yields one JSON line per shard written."""
+def _mixed(batches: Iterator[pa.RecordBatch], plan, seed: int, counts: dict) -> Iterator[pa.RecordBatch]:
+    """The unit's rows as the mix writes them: each row `copies` times, repeats renamed `ID@k` (SPEC stage 10)."""
+    def add(key, docs, n_bytes):
+        entry = counts.setdefault(key, [0, 0])
+        entry[0] += docs
+        entry[1] += n_bytes
 
-    def __init__(self, staging: str, kind: str, schema, to_row, seed: int, target_bytes: int,
-                 num_shards: int | None):
+    for batch in batches:
+        ids = batch.column("id").to_pylist()
+        sources = batch.column("source").to_pylist()
+        sizes = batch.column("n_bytes").to_pylist()
+        tokens = batch.column("n_tokens").to_pylist()
+        langs = batch.column("lang").to_pylist()
+        take, new_ids = [], []
+        for row, (unit_id, source) in enumerate(zip(ids, sources)):
+            copies = plan[source].copies(mix_position(unit_id, seed))
+            add(("funnel", source, STAGE_MIX, "in"), 1, sizes[row])
+            add(("mix", source, "available", ""), tokens[row] or 0, 1)
+            if copies == 0:
+                add(("funnel", source, STAGE_MIX, "not_sampled"), 1, sizes[row])
+            elif copies > 1:
+                add(("funnel", source, STAGE_MIX, ADDED + "repeats"), copies - 1, (copies - 1) * sizes[row])
+            for c in range(copies):
+                take.append(row)
+                new_ids.append(copy_id(unit_id, c))
+                add(("funnel", source, STAGE_MIX, "out"), 1, sizes[row])
+                add(("output", source, langs[row] or "und", ""), 1, sizes[row])
+                add(("output_tokens", source, langs[row] or "und", ""), tokens[row] or 0, 0)
+        if take:
+            out = batch.take(pa.array(np.asarray(take, dtype=np.int64)))
+            yield out.set_column(out.schema.get_field_index("id"), "id", pa.array(new_ids, pa.string()))
+
+
+class WriteRuns(beam.DoFn):
+    """Tokenized unit -> ("shards", shard, run path) elements and one ("counts", records) element per unit; the same
+    for the unit's rejects (stages 1-9) as ("rejects", shard, path). Reused when the unit, plan and shard counts
+    are those of a finished run."""
+
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+
+    def process(self, unit: dict[str, Any], plan: dict[str, Any], rejects_shards: int):
+        cfg = self._config
+        expected = fingerprint("runs", unit["fingerprint"], _plan_digest(plan), rejects_shards, cfg.seed)
+        folder = step_folder(self._work, "runs", unit["key"])
+        done = folder.done(expected)
+        if done is None:
+            done = self._write(unit, plan, rejects_shards, folder)
+            folder.finish(expected, done)
+        for kind, shard, path in done["runs"]:
+            yield kind, shard, path
+        yield "counts", done["counts"]
+
+    def _write(self, unit, plan, rejects_shards, folder) -> dict[str, Any]:
+        counts: dict = {}
+        found: list[tuple[str, int, str]] = []
+
+        def opener(kind: str):
+            def open_run(shard: int, part: int):
+                path = folder.file(f"{kind}-{shard:05d}-{part:03d}.arrow")
+                found.append((kind, shard, path))
+                return FileSystems.create(path)
+            return open_run
+
+        seed = self._config.seed
+        rows = iter_batches(join(unit["folder"], "units.parquet")) if unit["rows"] else iter(())
+        write_runs(_mixed(rows, plan["plans"], seed, counts), seed, plan["num_shards"], opener("shards"),
+                   memory_bytes=RUN_MEMORY_BYTES)
+        if self._config.output.keep_rejects:
+            rejected = [join(unit["prepared_folder"], "rejects.parquet"), join(unit["folder"], "rejects.parquet")]
+            batches = (b for path in rejected if FileSystems.exists(path) for b in iter_batches(path))
+            write_runs(batches, seed, rejects_shards, opener("rejects"), memory_bytes=RUN_MEMORY_BYTES)
+        return {"runs": found, "counts": [[list(k), v] for k, v in sorted(counts.items())]}
+
+
+def rejects_shard_count(counts: dict, target_bytes: int) -> int:
+    """Reject shards sized on the bytes of every dropped document (the mix's `not_sampled` are no rejects)."""
+    total = sum(n_bytes for (table, _, stage, reason), (_, n_bytes) in counts.items()
+                if table == "funnel" and stage != STAGE_MIX and reason not in ("in", "out")
+                and not reason.startswith(ADDED))
+    return shard_count(total, target_bytes, None)
+
+
+class _MergeShard(beam.DoFn):
+    def __init__(self, staging: str, kind: str, seed: int):
+        self._staging, self._kind, self._seed = staging, kind, seed
+
+    def process(self, element, count: int):
+        shard, paths = element
+        name = shard_name(self._kind, shard, count)
+        runs = [FileSystems.open(path) for path in sorted(paths)]
+        try:
+            # Every run of a kind has its schema (the shards': tokens as the tokenizer's dtype; the rejects').
+            schema = pa.ipc.open_stream(runs[0]).schema
+            runs[0].seek(0)
+            with FileSystems.create(join(self._staging, name)) as out:
+                merged = merge_runs(runs, out, schema, self._seed)
+        finally:
+            for run in runs:
+                run.close()
+        yield json.dumps({"path": name, "rows": merged.rows, "bytes": merged.bytes, "sha256": merged.sha256,
+                          "index": shard, "count": count, "tokens": merged.tokens}, sort_keys=True)
+
+
+class MergeShards(beam.PTransform):
+    """(kind, shard, run path) elements of one kind -> one shard file per shard that has runs, and its index line."""
+
+    def __init__(self, staging: str, kind: str, seed: int):
         super().__init__()
-        self._staging, self._kind, self._schema = staging, kind, schema
-        self._to_row, self._seed = to_row, seed
-        self._target_bytes, self._num_shards = target_bytes, num_shards
+        self._staging, self._kind, self._seed = staging, kind, seed
 
-    def expand(self, records):
-        seed, to_row = self._seed, self._to_row
-        target, configured = self._target_bytes, self._num_shards
-        # One integer per record into a lifted combine: the only global step, and it carries no data.
-        total_bytes = (records
-                       | "Bytes" >> beam.Map(lambda r: r.n_bytes)
-                       | "TotalBytes" >> beam.CombineGlobally(sum))
+    def expand(self, pcolls):
+        runs, count = pcolls
+        kind = self._kind
+        return (runs
+                | "Select" >> beam.Filter(lambda r: r[0] == kind)
+                | "ByShard" >> beam.Map(lambda r: (r[1], r[2]))
+                | "GroupRuns" >> beam.GroupByKey()
+                | "Merge" >> beam.ParDo(_MergeShard(self._staging, kind, self._seed),
+                                        beam.pvalue.AsSingleton(count)))
 
-        def assign(record, total):
-            count = shard_count(total, target, configured)
-            pos = shuffle_position(record.id, seed)
-            return (count, shard_index(pos, count)), (pos, record.id, to_row(record))
-
-        return (records
-                | "AssignShard" >> beam.Map(assign, total=beam.pvalue.AsSingleton(total_bytes))
-                | "GroupShard" >> beam.GroupByKey()
-                | "WriteShard" >> beam.ParDo(_WriteShard(self._staging, self._kind, self._schema)))

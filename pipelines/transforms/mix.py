@@ -10,7 +10,7 @@ import numpy as np
 from corpus.config import Config
 from corpus.mix import SourcePlan, plan_mix
 from corpus.shards import shard_count
-from pipelines.transforms.tokenize_units import read_histograms
+from pipelines.transforms.tokenize import read_histograms
 
 
 def _as_dict(histogram: np.ndarray) -> dict[int, int]:
