@@ -31,11 +31,23 @@ The flow, one call per step (N documents, `priority` an (N,) int array; decision
     near = near_duplicates(edges, priority, ids_of)
     dup8 = duplicate_of_array(N, short, near)
     size8 = cluster_sizes(dup8, weights=size7)      # the cluster_size column: exact and near duplicates
-    # stage 9: eval_band_candidates + verify + first_matches (jaccard), or key_table + shared_keys (ngram)
+    # stats: candidate_pairs len(pairs), exact_checked_pairs len(uncertain), verified_pairs len(edges), hot
 
-Memory, in bytes per document (B/doc), besides the caller's inputs: each function says what it holds. The
-largest is exact_duplicates, about 50 B/doc beside the 16 B/doc digests; a band takes about 16 B/doc beside its
-8 B/doc hashes and member indices; the decisions are 8 B/doc (duplicate_of) plus 8 B/doc (cluster sizes).
+    # stage 9, jaccard mode; evaluation documents indexed in id order (E is small, its arrays whole)
+    for band in range(bands):
+        pairs = unique_pairs(pairs, eval_band_candidates(long_docs, hashes_of_band, eval_hashes[:, band]))
+    docs, first = local_rows(pairs[:, 0])      # second column: rows of the evaluation signatures
+    rows = np.stack([first, pairs[:, 1]], axis=1)
+    sure, uncertain = verify(rows, estimated_jaccards(rows, signatures, eval_signatures), ...)   # + exact check
+    contaminated = duplicate_of_array(N, first_matches(matched (document, evaluation index) pairs),
+                                      shared_keys(short_docs, short_keys, key_table(eval_short, eval_short_keys)))
+    # ngram mode, per unit: shared_keys(each document's index once per 13-gram key, its keys, table of eval keys)
+
+Memory, besides the caller's inputs (each function's docstring says what it holds), measured by
+bench/dedup_arrays.py on 1M documents: exact dedup 41 B/doc beside the 16 B/doc digests; one band 34 B/doc beside
+its 16 B/doc of hashes and member indices, pairs included; merging a band's pairs into the others' about 40 B per
+pair; components and survivors about 35 B per edge. The decisions are 8 B/doc (duplicate_of) and 8 B/doc (cluster
+sizes). A boilerplate bucket of m pages adds ~8m pairs (16 B each) to every step that sees pairs.
 """
 
 from __future__ import annotations
@@ -49,7 +61,8 @@ from corpus.dedup.minhash import exact_jaccard, verification_bounds
 IdsOf = Callable[[np.ndarray], Sequence[str]]
 
 KEPT = -1          # duplicate_of_array's value for a document no step removed
-HEADS = 8          # a member of a hot bucket is paired with this many of the bucket's best members
+HEADS = 8          # a member of a hot bucket is paired with this many of the bucket's best members (as BUCKET_HEADS
+                   # of pipelines/transforms/near_dedup.py, which this module replaces)
 _CHUNK = 16384     # pairs per block in estimated_jaccards: two (block, num_perm) uint32 temporaries, 32 MB at 256
 
 # Greedy survivor states (near_duplicates).
@@ -66,7 +79,7 @@ class Removed(NamedTuple):
 class Candidates(NamedTuple):
     """One band's candidate pairs, and its hot buckets (the `hot_buckets` stats of SPEC stage 8)."""
 
-    pairs: np.ndarray          # (M, 2) int64, rows (smaller index, larger index), ascending, distinct
+    pairs: np.ndarray          # (M, 2) int64, distinct rows (smaller index, larger index), bucket by bucket
     hot_buckets: int
     hot_bucket_members: int
 
@@ -92,9 +105,14 @@ def _keys(keys) -> np.ndarray:
 
 
 def _pairs(pairs, name: str) -> np.ndarray:
-    pairs = np.asarray(pairs, dtype=np.int64)
+    """`pairs` as an (M, 2) integer array, without a copy when it is one (int32 row numbers stay int32)."""
+    pairs = np.asarray(pairs)
     if pairs.ndim != 2 or pairs.shape[1] != 2:
         raise ValueError(f"{name} must be an (M, 2) array of indices, got shape {pairs.shape}")
+    if not np.issubdtype(pairs.dtype, np.integer):
+        if pairs.size:
+            raise ValueError(f"{name} must hold integer indices, got {pairs.dtype}")
+        pairs = pairs.astype(np.int64)
     return pairs
 
 
@@ -240,8 +258,8 @@ def band_candidates(members, hashes, priority, ids_of: IdsOf, hot_bucket_size: i
                 pieces.append(np.stack([np.full(end - head - 1, ranked[head]), ranked[head + 1:end]], axis=1))
     pairs = np.concatenate(pieces)
     pairs.sort(axis=1)
-    # Buckets are disjoint within a band, so the pairs are already distinct: this only sorts them.
-    return Candidates(unique_pairs(pairs), len(hot_sizes), int(hot_sizes.sum()))
+    # Buckets are disjoint within a band, so these pairs are distinct; unique_pairs merges them across bands.
+    return Candidates(pairs, len(hot_sizes), int(hot_sizes.sum()))
 
 
 def unique_pairs(*pairs) -> np.ndarray:
@@ -257,16 +275,28 @@ def unique_pairs(*pairs) -> np.ndarray:
 
 def local_rows(indices) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct global indices in `indices`, ascending; `indices` as row numbers into them, same shape). The
-    caller reads those documents' signatures (or shingle sets) in that order and passes the rows on."""
-    indices = np.asarray(indices, dtype=np.int64)
-    members, rows = np.unique(indices, return_inverse=True)
-    return members, rows.reshape(indices.shape)
+    caller reads those documents' signatures (or shingle sets) in that order and passes the rows on.
+
+    A lookup table over the index range instead of a sort: 5 B per document (up to the largest index) and
+    4 B per index (int32 rows while they fit)."""
+    indices = np.asarray(indices)
+    if not indices.size:
+        return np.zeros(0, np.int64), np.zeros(indices.shape, np.int64)
+    if indices.min() < 0:
+        raise ValueError("indices must be non-negative global indices")
+    present = np.zeros(int(indices.max()) + 1, dtype=bool)
+    present[indices] = True
+    members = np.flatnonzero(present)
+    row_of = np.cumsum(present, dtype=np.int32 if len(members) <= np.iinfo(np.int32).max else np.int64)
+    row_of -= 1
+    return members, row_of[indices]
 
 
 def estimated_jaccards(rows, signatures, other=None) -> np.ndarray:
     """(M,) float64: for each pair of row numbers (a, b), the fraction of equal slots of signatures[a] and
-    other[b] (other defaults to signatures): `minhash.estimated_jaccard`, vectorised over pairs. Holds the
-    signatures (4*num_perm B per member), 8 B per pair and two blocks of _CHUNK signatures."""
+    other[b] (other defaults to signatures): `minhash.estimated_jaccard`, vectorised over pairs. Holds 8 B per
+    pair and two blocks of _CHUNK signatures besides the signatures themselves (4*num_perm B per member: where the
+    members of all pairs are too many to read at once, call it on slices of the pairs)."""
     rows = _pairs(rows, "rows")
     signatures = np.asarray(signatures)
     other = signatures if other is None else np.asarray(other)
@@ -300,21 +330,25 @@ def exact_jaccards(rows, shingle_sets: Sequence[np.ndarray], other: Sequence[np.
 
 
 def connected_components(edges, n: int) -> np.ndarray:
-    """(n,) int64: each node's component, labelled by its smallest node, for edges over nodes 0..n-1.
+    """(n,) array (the edges' integer type): each node's component, labelled by its smallest node, for edges over
+    nodes 0..n-1.
 
     Shiloach-Vishkin style hooking in numpy: every edge whose ends lie in different trees hooks the larger root
     under the smaller one, then every pointer jumps to its root; edges inside one tree drop out. Pointers only
     ever go to smaller nodes, so there are no cycles and each round joins trees until every edge sits in one.
-    Holds 8 B per node and 40 B per edge."""
+    Holds one index per node and about four per edge, in the edges' integer type."""
     edges = _pairs(edges, "edges")
-    parent = np.arange(n, dtype=np.int64)
+    parent = np.arange(n, dtype=edges.dtype)
     first, second = edges[:, 0], edges[:, 1]
     while len(first):
         root_first, root_second = parent[first], parent[second]
         apart = root_first != root_second
-        first, second = first[apart], second[apart]
-        root_first, root_second = root_first[apart], root_second[apart]
+        if not apart.all():
+            first, second = first[apart], second[apart]
+            root_first, root_second = root_first[apart], root_second[apart]
+        del apart
         np.minimum.at(parent, np.maximum(root_first, root_second), np.minimum(root_first, root_second))
+        del root_first, root_second
         while True:
             grand = parent[parent]
             if np.array_equal(grand, parent):
@@ -359,7 +393,7 @@ def near_duplicates(edges, priority, ids_of: IdsOf) -> Removed:
     where A and C differ keeps both A and C. Replaces Hash-to-Min: no round limit, no unconverged edges.
 
     Ids are asked for the documents that tie on priority with another in their component. Holds about 60 B per
-    document in a pair and 50 B per edge."""
+    document in a pair and 25 B per edge (int32 row numbers), besides the edges."""
     edges = _pairs(edges, "edges")
     if np.any(edges[:, 0] == edges[:, 1]):
         raise ValueError("edges must join two different documents")
@@ -373,6 +407,7 @@ def near_duplicates(edges, priority, ids_of: IdsOf) -> Removed:
     swap = rank[local[:, 0]] > rank[local[:, 1]]
     better = np.where(swap, local[:, 1], local[:, 0])
     worse = np.where(swap, local[:, 0], local[:, 1])
+    del swap, local
     survives = _greedy_survivors(better, worse, len(nodes))
     named = np.full(len(nodes), len(nodes), dtype=np.int64)
     to_survivor = survives[better] & ~survives[worse]
