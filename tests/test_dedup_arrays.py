@@ -138,7 +138,7 @@ def test_band_hashes_name_signatures_too_short_for_the_banding():
 
 def test_verify_splits_pairs_as_the_scalar_verification_does():
     num_perm, threshold, sigmas = 256, 0.8, 3.0
-    margin = 3.0 * math.sqrt(0.8 * 0.2 / 256)           # 0.075
+    margin = 3.0 * math.sqrt(0.8 * (1 - 0.8) / 256)     # 0.075: three standard deviations at J = 0.8
     estimates = np.array([0.95, threshold + margin, 0.86, 0.81, 0.8, threshold - margin, 0.70, 0.0,
                           np.nextafter(threshold + margin, 0), np.nextafter(threshold - margin, 0)])
     pairs = np.arange(2 * len(estimates)).reshape(-1, 2)

@@ -194,8 +194,9 @@ _GOLDEN64 = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
-    # SplitMix64's increment and finalizer (Steele, Lea, Flood 2014; Vigna's constants): a bijection on uint64
-    # whose output bits all depend on every input bit. uint64 arithmetic wraps, which is the mod 2^64 it wants.
+    # SplitMix64's increment and finalizer (Steele, Lea, Flood, OOPSLA 2014; Stafford's "Mix13" constants, as in
+    # Vigna's splitmix64.c): a bijection on uint64 whose output bits all depend on every input bit. uint64
+    # arithmetic wraps, which is the mod 2^64 it wants.
     z = x + _GOLDEN64
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
