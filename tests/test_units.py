@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -255,6 +256,19 @@ def test_warc_plain_and_gzip_per_record_split_reads_each_page_once():
         assert sum(r[0] == "doc" for r in whole) == 9 and sum(r[0] == "skipped" for r in whole) == 1 + 12 + 3
 
 
+def test_a_corrupt_member_costs_the_rest_of_its_range_only():
+    # A whole read ends at the damage; a range read ends its own range there, and the next range reads on.
+    members = [gzip.compress(r, mtime=0) for r in wet_records(8)]
+    members[3] = members[3][:12] + bytes(b ^ 0xFF for b in members[3][12:40]) + members[3][40:]
+    data = b"".join(members)
+    cut = sum(len(m) for m in members[:5])
+    before, after = read_ranges("wet", "x.warc.wet.gz", data, [0, cut, len(data)])
+    assert [r[0] for r in before] == ["doc", "doc", "rejected"] and before[-1][2] == "corrupt_archive"
+    record_id = "s/x.warc.wet.gz#urn:uuid:00000000-0000-0000-0000-{:012}".format
+    record_5_at = sum(len(m) for m in members[:6])   # record 5 has no WARC-Record-ID
+    assert [r[1] for r in after] == [record_id(4), f"s/x.warc.wet.gz#{record_5_at}", record_id(6), record_id(7)]
+
+
 def test_truncated_last_member_is_reported_once_by_the_range_it_starts_in():
     members = [gzip.compress(r, mtime=0) for r in wet_records(8)]
     data = b"".join(members)[:-30]
@@ -350,6 +364,14 @@ def test_multistream_bz2_split_at_stream_boundaries_reads_each_page_once():
     assert docs_per_range(parts) == [2, 12]
 
 
+def test_utf16_multistream_bz2_split_reads_each_page_once():
+    streams = wiki_streams(10)
+    streams[0] = '\ufeff<?xml version="1.0" encoding="UTF-16"?>\n' + streams[0]
+    data = multistream(streams, "utf-16-le")
+    whole = assert_splits_read_like_the_whole("wikipedia", "x.xml.bz2", data, [1, 501, 1333])
+    assert sum(r[0] == "doc" for r in whole) == 8 and "ж" in whole[0][2]
+
+
 def test_plain_xml_split_at_page_starts_reads_each_page_once():
     data = "".join(wiki_streams()).encode()
     page_7 = data.index(b"<page>\n    <title>Article 7<")
@@ -419,14 +441,15 @@ def test_shared_dump_rewritten_as_multistream_splits_read_like_whole(shared):
     """The 206-page enwiki excerpt recompressed as Wikimedia does it: the header stream, then streams of pages."""
     path = shared / "wikipedia/xml/enwiki-2016-pages-articles1-p10p30302-shortened-206pages.xml.bz2"
     xml = bz2.decompress(path.read_bytes())
-    starts = [i for i in range(len(xml)) if xml.startswith(b"  <page>", i)][::10]
+    starts = [m.start() for m in re.finditer(rb"  <page>", xml)][::10]
     end = xml.rindex(b"</mediawiki>")
     streams = [xml[a:b] for a, b in zip([0, *starts, end], [*starts, end, len(xml)])]
     data = b"".join(bz2.compress(s) for s in streams)
     whole = read_whole("wikipedia", path.name, path.read_bytes())
-    assert assert_splits_read_like_the_whole("wikipedia", path.name, data, [50_001, 200_003]) == whole
-    parts = read_units("wikipedia", path.name, data, 200_003)
-    assert sum(n > 0 for n in docs_per_range(parts)) >= 5
+    for target in (50_001, 200_003):
+        parts = read_units("wikipedia", path.name, data, target)
+        assert [r for part in parts for r in part] == whole, target
+        assert sum(n > 0 for n in docs_per_range(parts)) >= 5   # pages really spread over the units
 
 
 def test_shared_utf16_dump_as_plain_xml_splits_read_like_whole(shared):

@@ -58,14 +58,20 @@ def relative_name(pattern: str, path: str) -> str:
     return norm[len(prefix):] if norm.startswith(prefix) else norm.rsplit("/", 1)[-1]
 
 
+def compression(path: str) -> str | None:
+    """The compression a file's extension names: gz, bz2, xz, or None."""
+    name = path.lower()
+    return next((kind for kind in ("gz", "bz2", "xz") if name.endswith("." + kind)), None)
+
+
 def open_decompressed(stream: BinaryIO, path: str) -> BinaryIO:
     """Wrap by extension: .gz (multi-member), .bz2 (multi-stream), .xz; anything else as is."""
-    name = path.lower()
-    if name.endswith(".gz"):
+    kind = compression(path)
+    if kind == "gz":
         return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
-    if name.endswith(".bz2"):
+    if kind == "bz2":
         return bz2.BZ2File(stream, mode="rb")  # type: ignore[return-value]
-    if name.endswith(".xz"):
+    if kind == "xz":
         return lzma.LZMAFile(stream, mode="rb")  # type: ignore[return-value]
     return stream
 
@@ -115,6 +121,9 @@ class Skipped:
     source: str
     kind: str          # e.g. "request", "metadata", "image/png", "dns"
     n_bytes: int = 0
+
+
+PROBE_BYTES = 64   # a member's first output bytes: enough to tell whether it starts a record
 
 
 class SalvagingDecompressor(io.RawIOBase):
@@ -222,12 +231,6 @@ class SalvagingDecompressor(io.RawIOBase):
             self._in_member = False
 
 
-def compression(path: str) -> str | None:
-    """"gz", "bz2", "xz" by extension, else None."""
-    name = path.lower()
-    return next((kind for kind in ("gz", "bz2", "xz") if name.endswith("." + kind)), None)
-
-
 def open_salvaging(stream: BinaryIO, path: str, start: int = 0, end: int | None = None,
                    starts_record: Callable[[bytes], bool] | None = None
                    ) -> tuple[BinaryIO, SalvagingDecompressor | None]:
@@ -242,7 +245,6 @@ def open_salvaging(stream: BinaryIO, path: str, start: int = 0, end: int | None 
 
 # ---------------------------------------------------------------- finding the first record of a range
 
-PROBE_BYTES = 64           # a member's first output bytes, enough to tell whether it starts a record
 SCAN_BYTES = 1 << 20
 _SCAN_OVERLAP = 64         # longer than any boundary pattern, so none is missed across two scan blocks
 # A gzip member header: magic and the deflate method (RFC 1952 section 2.3).
@@ -252,7 +254,7 @@ BZ2_STREAM = re.compile(rb"BZh[1-9]\x31\x41\x59\x26\x53\x59")
 
 
 def find_boundary(stream: BinaryIO, start: int, end: int | None, pattern: re.Pattern[bytes],
-                  accept: Callable[[int], bool] = lambda at: True) -> int | None:
+                  accept: Callable[[int], bool]) -> int | None:
     """The first raw offset `at` in [start, end) (end None: to the end of the file) where `pattern` matches and
     `accept(at)` holds (it may seek `stream`); None if there is none. Reads blocks of `SCAN_BYTES`."""
     pos = start

@@ -4,7 +4,8 @@ Hadoop-style splits: the planner needs only file sizes, and the reader of a piec
 (`ReadContext.start`/`end`, honoured by each reader in `corpus.sources`). The rule that makes splits lossless: a
 record belongs to the piece in whose byte range its first raw byte lies (in a compressed file: the gzip member or
 bz2 stream it starts in), and a piece reads its last record whole even when it runs past the range's end, so over
-all pieces of a file every record is read exactly once whatever `target_bytes` is.
+all pieces of a file every record is read exactly once whatever `target_bytes` is. Damage (a corrupt member,
+malformed XML) ends the read of its own range, as it ends a whole read; the ranges after it read on.
 
 Small files are packed together, in path order, into one unit of up to `target_bytes`, so that 100,000 small books
 do not make 100,000 units; a splittable file larger than that is cut into equal ranges, one unit each. Splittable:
@@ -12,6 +13,9 @@ WARC and WET (plain or gzip per record, as Common Crawl ships them; a whole-file
 first range, since only decompressing can tell), uncompressed JSONL, and Wikipedia `.xml` and `.xml.bz2`
 (multistream; a single-stream dump gives all its pages to the first range). Books, text, Parquet and compressed
 files of other kinds are one piece each.
+
+Document ids never depend on the split: a WARC-Record-ID, else the record's offset (in a compressed file `R`, the
+raw offset of its member, or `R+k`, k decompressed bytes into it), a JSONL line's byte offset, a page id.
 """
 
 from __future__ import annotations

@@ -258,13 +258,11 @@ def _bz2_head(stream: BinaryIO, path: str) -> bytes:
     of a Wikimedia multistream dump, which is small, so only the start of the file is read."""
     stream.seek(0)
     f, _ = open_salvaging(stream, path)
-    data = b""
-    while chunk := f.read(_CHUNK):
-        data += chunk
-        tag, _encoding = _page_tag(data[:4])
-        if (at := data.find(tag)) >= 0:
-            return data[:at]
-    return data
+    head = f.read(_CHUNK)
+    tag, _encoding = _page_tag(head[:4])
+    while (at := head.find(tag)) < 0 and (chunk := f.read(_CHUNK)):
+        head += chunk
+    return head if at < 0 else head[:at]
 
 
 def _bz2_piece(stream: BinaryIO, ctx: ReadContext) -> _Piece | None:
