@@ -11,7 +11,7 @@ Two steps, both streaming:
 2. Per shard, `merge_runs`: a k-way merge (heapq.merge over the runs' keys) streams the shard's runs into the final
    Parquet file, holding about one batch per run and one output row group.
 
-A run is an Arrow IPC stream of zstd-compressed record batches of about `batch_bytes` (128 KB), not Parquet: a
+A run is an Arrow IPC stream of lz4-compressed record batches of about `batch_bytes` (128 KB), not Parquet: a
 merge then holds exactly the batch it reads from each run. (Measured with pyarrow 25: a Parquet reader keeps a
 decompression buffer per column sized to the largest page it has met, and a page holds at least one whole value,
 so with book-length rows each open Parquet run held 1-2 MB, 200 runs about 380 MB.) A stream is also read and
@@ -40,7 +40,8 @@ from corpus.shards import ROW_GROUP_ROWS, shard_index, shuffle_position
 
 # What corpus/shards.py write_parquet_bytes passes to pq.write_table (a test compares the bytes).
 SHARD_WRITER_OPTIONS = {"compression": "zstd", "write_statistics": True}
-RUN_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
+# lz4, not zstd: bench/shard_runs.py wrote and read runs 3x and 7x faster for 25% more bytes; runs are temporary.
+RUN_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 MEMORY_BYTES = 256 << 20        # rows a unit buffers before it writes a part (a ~128 MB text unit: one part)
 BATCH_BYTES = 128 << 10         # a run's record batches: what a merge holds per run
@@ -122,8 +123,10 @@ def _write_part(batches: list[pa.RecordBatch], part: int, seed: int, num_shards:
     """Sort the buffered rows by (position, id) and write each shard's slice of them as one run."""
     keyed = sorted(row for number, batch in enumerate(batches) for row in _keyed_rows(batch, number, seed))
     runs = []
+    # shard_index grows with the position, so each shard's rows are one stretch of the sorted keys.
     for shard, rows in groupby(keyed, key=lambda row: shard_index(row[0], num_shards)):
-        with open_run(shard, part) as run, pa.ipc.new_stream(run, batches[0].schema, options=RUN_WRITE_OPTIONS) as writer:
+        with open_run(shard, part) as run, \
+                pa.ipc.new_stream(run, batches[0].schema, options=RUN_WRITE_OPTIONS) as writer:
             written, _ = _write_in_groups(rows, writer.write_table, None, batch_bytes)
         runs.append(Run(shard, part, written))
     return runs
@@ -144,21 +147,24 @@ def _read_run(reader: pa.ipc.RecordBatchStreamReader, number: int, seed: int) ->
 def _keyed_rows(batch: pa.RecordBatch, source: int, seed: int) -> list[_Keyed]:
     ids = batch.column("id").to_pylist()
     sizes = _row_bytes(batch).tolist()
-    return [(shuffle_position(doc_id, seed), doc_id, source, row, sizes[row], batch) for row, doc_id in enumerate(ids)]
+    return [(shuffle_position(doc_id, seed), doc_id, source, row, sizes[row], batch)
+            for row, doc_id in enumerate(ids)]
 
 
 def _row_bytes(batch: pa.RecordBatch) -> np.ndarray:
-    """The bytes each row's values take (strings, lists of fixed-width values, fixed-width columns)."""
+    """The bytes each row's values take: its stretch of every string and list column, plus the fixed widths."""
     sizes = np.zeros(batch.num_rows, dtype=np.int64)
+    fixed = 0
     for column in batch.columns:
         kind = column.type
-        if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
-            sizes += pc.binary_length(column).fill_null(0).to_numpy()
-        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
-            sizes += pc.list_value_length(column).fill_null(0).to_numpy() * (kind.value_type.bit_width // 8)
+        if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_list(kind):
+            # Buffer 1 of a string or list array is its int32 offsets (Arrow columnar format), from the array's start.
+            offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset:column.offset + len(column) + 1]
+            width = kind.value_type.bit_width // 8 if pa.types.is_list(kind) else 1
+            sizes += np.diff(offsets) * width
         else:
-            sizes += max(1, kind.bit_width // 8)
-    return sizes
+            fixed += max(1, kind.bit_width // 8)
+    return sizes + fixed
 
 
 def _write_in_groups(keyed: Iterable[_Keyed], write: Callable[[pa.Table], None], max_rows: int | None,

@@ -149,23 +149,24 @@ def test_a_unit_over_memory_bytes_writes_several_parts_that_merge_to_the_same_sh
         assert data == write_parquet_bytes(in_order, schema)
 
 
-def long_rows(count: int, text_bytes: int) -> list[dict]:
-    return [{"id": f"long{i}", "source": "books", "text": "a" * text_bytes, "n_bytes": text_bytes, "tokens": [],
-             "n_tokens": 0, "cluster_size": 1} for i in range(count)]
-
-
 def test_batches_and_row_groups_close_once_they_hold_their_bytes(tmp_path):
-    # Rows of 300,000 text bytes and ~100 bytes of other values: three hold 900,300 bytes, four reach 1,000,000.
+    # Text bytes by place in the shard; each row has ~120 bytes of other values. Closing at 1,000,000 bytes:
+    # 4 x 300,000 (three hold 900,360), then 500,000 + 10 + 500,000, then the rest.
+    text_bytes = [300_000, 300_000, 300_000, 300_000, 500_000, 10, 500_000, 10, 10, 10]
+    ids = sorted((f"long{i}" for i in range(10)), key=lambda doc_id: (shuffle_position(doc_id, SEED), doc_id))
+    rows = [{"id": doc_id, "source": "books", "text": "a" * size, "n_bytes": size, "tokens": [], "n_tokens": 0,
+             "cluster_size": 1} for doc_id, size in zip(ids, text_bytes)]
     schema = doc_schema()
-    rows = long_rows(10, 300_000)
+    whole = pa.RecordBatch.from_pylist(rows[::-1], schema=schema)
     runs = Runs(tmp_path)
-    runs.write(0, batches_of(rows, schema, 3), num_shards=1, batch_bytes=1_000_000)
+    # Slices of one batch (an offset into shared buffers) in reverse order: the sizes must follow the rows.
+    runs.write(0, [whole.slice(start, 3) for start in range(0, 10, 3)], num_shards=1, batch_bytes=1_000_000)
     (path,) = runs.of_shard(0)
-    assert [batch.num_rows for batch in read_run(path)] == [4, 4, 2]
+    assert [batch.num_rows for batch in read_run(path)] == [4, 3, 3]
     data, merged = merge([path], schema, row_group_bytes=1_000_000)
     shard = pq.ParquetFile(io.BytesIO(data))
-    assert [shard.metadata.row_group(i).num_rows for i in range(shard.metadata.num_row_groups)] == [4, 4, 2]
-    assert shard.read().to_pylist() == pa.Table.from_pylist(expected_shard(rows, 0, 1), schema=schema).to_pylist()
+    assert [shard.metadata.row_group(i).num_rows for i in range(shard.metadata.num_row_groups)] == [4, 3, 3]
+    assert shard.read().to_pylist() == pa.Table.from_pylist(rows, schema=schema).to_pylist()
     assert merged.rows == 10
 
 
