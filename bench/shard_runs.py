@@ -128,6 +128,11 @@ def child(allocator: str, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
+def memory(step: dict) -> str:
+    return (f"peak RSS {step['peak_mb']:.0f} MB (baseline {step['baseline_mb']:.0f}), "
+            f"Arrow peak {step['arrow_peak_mb']:.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=400)
@@ -159,16 +164,13 @@ def main() -> None:
                 runs = root / f"{name}-{allocator}".replace(" ", "-")
                 runs.mkdir()
                 w = child(allocator, "write", str(runs), str(shards), str(memory_bytes), *map(str, units))
-                text_mb = args.mb
-                print(f"{name}: write {len(units)} unit(s), {text_mb:g} MB of text, into {shards} shard(s): "
+                print(f"{name}: write {len(units)} unit(s), {args.mb:g} MB of text, into {shards} shard(s): "
                       f"{w['runs']} runs in {w['parts']} part(s) per unit, {w['seconds']:.1f} s "
-                      f"({text_mb / w['seconds']:.0f} MB/s), peak RSS {w['peak_mb']:.0f} MB (baseline {w['baseline_mb']:.0f}), "
-                      f"Arrow peak {w['arrow_peak_mb']:.0f} MB")
+                      f"({args.mb / w['seconds']:.0f} MB/s), {memory(w)}")
                 if merge:
                     m = child(allocator, "merge", str(runs))
                     print(f"  merge {m['runs']} run(s) into {m['rows']} rows, a {m['shard_mb']:.0f} MB shard: "
-                          f"{m['seconds']:.1f} s ({text_mb / m['seconds']:.0f} MB/s of text), "
-                          f"peak RSS {m['peak_mb']:.0f} MB (baseline {m['baseline_mb']:.0f}), Arrow peak {m['arrow_peak_mb']:.0f} MB")
+                          f"{m['seconds']:.1f} s ({args.mb / m['seconds']:.0f} MB/s of text), {memory(m)}")
 
 
 if __name__ == "__main__":

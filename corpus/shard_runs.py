@@ -77,7 +77,7 @@ def write_runs(batches: Iterable[pa.RecordBatch], seed: int, num_shards: int,
     `batches` hold the final shard schema (the `id` column gives the order). Every `memory_bytes` of buffered
     batches (Arrow's `nbytes`) make one part; `open_run(shard, part)` is called once per shard with rows in that
     part, and the file it returns is written and closed here. Peak memory: `memory_bytes` plus one input batch,
-    the sort keys (~150 bytes a row) and a few `batch_bytes`. Returns the runs written, in (part, shard) order; a
+    the sort keys (~250 bytes a row) and a few `batch_bytes`. Returns the runs written, in (part, shard) order; a
     shard with no rows from this unit has none. The same rows give the same runs whatever the input batches.
     """
     runs: list[Run] = []
@@ -112,7 +112,8 @@ def merge_runs(runs: Sequence[BinaryIO], out: BinaryIO, schema: pa.Schema, seed:
     keyed = heapq.merge(*(_read_run(reader, number, seed) for number, reader in enumerate(readers)))
     sink = _HashingSink(out)
     with pq.ParquetWriter(sink, schema, **SHARD_WRITER_OPTIONS) as writer:
-        rows, tokens = _write_in_groups(keyed, writer.write_table, row_group_rows, row_group_bytes)
+        rows, tokens = _write_in_groups(keyed, lambda table: writer.write_table(table, table.num_rows),
+                                        row_group_rows, row_group_bytes)
         if not rows:
             writer.write_table(schema.empty_table())   # as pq.write_table of no rows: one empty row group
     return MergedShard(rows=rows, bytes=sink.bytes, sha256=sink.sha256.hexdigest(), tokens=tokens)

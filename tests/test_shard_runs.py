@@ -33,13 +33,14 @@ def make_rows(count: int, prefix: str, seed: int, vocab: int = 32000, large_ever
         n = rng.randrange(100_000, 300_000) if i % large_every == 0 else rng.randrange(0, 60)
         start = rng.randrange(0, len(BLOCK) - n)
         text = BLOCK[start:start + n]
-        tokens = [rng.randrange(vocab) for _ in range(rng.choice([0, 3, 50, n // 4]))]
+        tokens = rng.choice([None, [rng.randrange(vocab) for _ in range(rng.choice([0, 3, 50, n // 4]))]])
         doc_id = rng.choice([f"{prefix}{i}", f"{prefix}{i}#2", f"{prefix}{i}@1"])
         rows.append({
             "id": doc_id, "source": rng.choice(["web", "books", "wikipedia"]), "lang": rng.choice(["en", "ru", None]),
             "lang_score": rng.randrange(256) / 256, "url": rng.choice([None, f"https://example.org/{i}"]),
             "title": rng.choice([None, f"Title {i}"]), "author": None, "date": rng.choice([None, "2021-05-01"]),
-            "text": text, "n_bytes": len(text.encode()), "tokens": tokens, "n_tokens": len(tokens),
+            "text": text, "n_bytes": len(text.encode()), "tokens": tokens,
+            "n_tokens": None if tokens is None else len(tokens),
             "cluster_size": rng.randrange(1, 4),
             **{name: rng.choice([None, rng.randrange(1024) / 1024]) for name in SIGNAL_COLUMNS},
         })
@@ -50,8 +51,9 @@ def batches_of(rows: list[dict], schema: pa.Schema, size: int) -> list[pa.Record
     return [pa.RecordBatch.from_pylist(rows[i:i + size], schema=schema) for i in range(0, len(rows), size)]
 
 
-def expected_shard(rows: list[dict], shard: int, num_shards: int, seed: int = SEED) -> list[dict]:
-    keyed = [(shuffle_position(row["id"], seed), row["id"], row) for row in rows]
+def expected_shard(rows: list[dict], shard: int, num_shards: int, seed: int = SEED,
+                   position=shuffle_position) -> list[dict]:
+    keyed = [(position(row["id"], seed), row["id"], row) for row in rows]
     return [row for position, _, row in sorted(keyed, key=lambda k: (k[0], k[1]))
             if shard_index(position, num_shards) == shard]
 
@@ -263,3 +265,19 @@ def test_the_same_row_in_two_units_is_merged_twice(tmp_path):
     data, merged = merge(runs.of_shard(0), schema)
     assert data == write_parquet_bytes(expected_shard(rows + rows[:5], 0, 1), schema)
     assert merged.rows == 25
+
+
+def test_rows_at_the_same_position_are_ordered_by_id(tmp_path, monkeypatch):
+    # Four positions for all ids (the top two bits of the real one), so most rows tie and the id decides.
+    def coarse(doc_id: str, seed: int) -> int:
+        return shuffle_position(doc_id, seed) >> 62 << 62
+    monkeypatch.setattr("corpus.shard_runs.shuffle_position", coarse)
+    schema = doc_schema()
+    units = [make_rows(150, f"u{u}-", seed=20 + u) for u in range(2)]
+    runs = Runs(tmp_path)
+    for number, rows in enumerate(units):
+        runs.write(number, batches_of(rows, schema, 20), num_shards=2)
+    for shard in range(2):
+        expected = expected_shard(units[0] + units[1], shard, 2, position=coarse)
+        data, _ = merge(runs.of_shard(shard), schema)
+        assert data == write_parquet_bytes(expected, schema)
