@@ -71,10 +71,10 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     else:
         out_dir = config.output.dir if "://" in config.output.dir else os.path.join(config.base_dir,
                                                                                      config.output.dir)
-    return _execute(config, config_path, out_dir, beam_args, args.debug)
+    return _execute(config, config_path, out_dir, beam_args, args.debug, args.fresh)
 
 
-def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool) -> int:
+def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool, fresh: bool = False) -> int:
     ftlang_cache = os.environ.get("FTLANG_CACHE")
     from corpus.rules.langid import ModelNotFound, resolve_model_path
 
@@ -91,7 +91,7 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool
     _FAILURES.local_run = run.uses_local_runner(beam_args)
 
     print(f"corpus: running {label} -> {out_dir}", file=sys.stderr)
-    result = run.run_corpus(config, out_dir, beam_args, ftlang_cache, worker_stderr=debug)
+    result = run.run_corpus(config, out_dir, beam_args, ftlang_cache, worker_stderr=debug, fresh=fresh)
     if result.job is not None:
         transforms = len(result.job.proto_pipeline.components.transforms)
         print(f"corpus: dry run: the job was built ({transforms} transforms) and not submitted", file=sys.stderr)
@@ -99,9 +99,11 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool
     cons = result.stats["conservation"]
     docs_in = sum(v["docs_in"] for v in cons["per_source"].values())
     docs_out = sum(v["docs_out"] for v in cons["per_source"].values())
-    print(f"corpus: {docs_in:,} documents in, {docs_out:,} written to {len(result.manifest['shards'])} shard(s) "
-          f"in {result.seconds:.1f} s; conservation {'ok' if cons['ok'] else 'FAILED'}; "
-          f"see `corpus stats {out_dir}`", file=sys.stderr)
+    summary = result.manifest["summary"]
+    reused = f", {summary['units_reused']:,} of them reused" if summary.get("units_reused") else ""
+    print(f"corpus: {docs_in:,} documents in ({summary.get('units', 0):,} units{reused}), {docs_out:,} written to "
+          f"{len(result.manifest['shards'])} shard(s) in {result.seconds:.1f} s; "
+          f"conservation {'ok' if cons['ok'] else 'FAILED'}; see `corpus stats {out_dir}`", file=sys.stderr)
     for warning in result.stats.get("warnings") or []:
         print(f"corpus: warning: {warning}", file=sys.stderr)
     return 0 if cons["ok"] else 1
@@ -279,13 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     parser.set_defaults(own_options=None)      # run and tokenize set theirs: they pass every other option to Beam
     run = sub.add_parser("run", parents=[common], help="run the whole pipeline (other options go to Beam)",
-                         usage="corpus run [--config FILE] [--out DIR] [--debug] [BEAM OPTION ...]",
+                         usage="corpus run [--config FILE] [--out DIR] [--fresh] [--debug] [BEAM OPTION ...]",
                          description=RUN_DESCRIPTION, epilog=RUN_EXAMPLES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--config", metavar="FILE",
                      help="YAML config, validated before any work (default: the bundled sample)")
     run.add_argument("--out", metavar="DIR", help="output directory, local or gs://, s3:// (default: output.dir "
                                                   "of the config, relative to it; ./out for the bundled sample)")
+    run.add_argument("--fresh", action="store_true",
+                     help="start over: delete the work directory (output.work_dir, default OUT/_work) instead of "
+                          "reusing the units an earlier run of the same config finished")
     run.set_defaults(own_options=_option_strings(run))
     for name, help_text in (("train-tokenizer", "train the SentencePiece tokenizer on your own corpus"),
                             ("tokenize", "tokenize your own corpus into shards (other options go to Beam)")):

@@ -60,13 +60,15 @@ def _sum_pairs(pairs):
 
 
 def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ftlang_cache: str | None = None
-                   ) -> None:
-    """Add every stage to `p`; intermediate files go to `work`, outputs to `staging`."""
+                   ) -> dict[str, int]:
+    """Add every stage to `p`; intermediate files go to `work`, outputs to `staging`. Returns the planned units
+    (key -> input bytes)."""
     settings = key_settings(config)
+    units = planned_units(config, settings, ftlang_cache)
 
     # Stages 1-6, per unit of input.
     prepared = (p
-                | "ListUnits" >> beam.Create(planned_units(config, settings, ftlang_cache))
+                | "ListUnits" >> beam.Create(units)
                 | "SpreadUnits" >> beam.Reshuffle()
                 | "ReadAndFilter" >> beam.ParDo(PrepareUnit(config, work, settings, ftlang_cache)))
     all_prepared = prepared | "AllPrepared" >> beam.combiners.ToList()
@@ -123,3 +125,4 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ft
      | "CountUnits" >> beam.CombineGlobally(_sum_pairs)
      | "UnitsToJson" >> beam.Map(lambda c: json.dumps({"reused": c[0], "units": c[1]}))
      | "WriteUnits" >> beam.io.WriteToText(f"{staging}/{UNITS_FILE}", shard_name_template=""))
+    return {unit.key: unit.n_bytes for unit, _ in units}

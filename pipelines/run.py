@@ -36,6 +36,7 @@ from corpus.shards import REJECT_SCHEMA, doc_schema, shard_info, shard_name, wri
 from corpus.stages import FUNNEL_STAGES
 from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
 from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, UNITS_FILE, build_pipeline
+from pipelines.progress import UnitProgress
 from pipelines.transforms.dedup import banding_for
 from pipelines.transforms.units import listed_files
 
@@ -302,8 +303,16 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     if fresh and FileSystems.exists(work):
         _delete_tree(work)
 
-    with beam.Pipeline(runner=local_runner(options, quiet_workers=not worker_stderr), options=options) as p:
-        build_pipeline(p, config, staging, work, ftlang_cache)
+    p = beam.Pipeline(runner=local_runner(options, quiet_workers=not worker_stderr), options=options)
+    units = build_pipeline(p, config, staging, work, ftlang_cache)
+    progress = UnitProgress(work, units) if UnitProgress.wanted(work) else None
+    if progress is not None:
+        progress.start()
+    try:
+        p.run().wait_until_finish()
+    finally:
+        if progress is not None:
+            progress.stop()
 
     counts = merge_counts((tuple(k), tuple(v)) for k, v in
                           (json.loads(line) for line in _read_text(_join(staging, COUNTS_FILE)).splitlines()
@@ -315,7 +324,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
                if config.output.keep_rejects else [])
 
     sources = [s.name for s in config.sources]
-    units = json.loads(_read_text(_join(staging, UNITS_FILE)))
+    reuse = json.loads(_read_text(_join(staging, UNITS_FILE)))
     tokenizer.update(model_type=config.tokenizer.model_type, requested_vocab_size=config.tokenizer.vocab_size)
     # Timings vary run to run: they go to the manifest, so stats.json stays byte-identical for the same input.
     train_seconds = tokenizer.pop("train_seconds", None)
@@ -350,7 +359,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     summary = {"docs_out": sum(s["docs"] for s in stats["sources"].values()),
                "conservation_ok": stats["conservation"]["ok"]}
     # What was reused varies with what an earlier run left: the manifest says it, stats.json stays identical.
-    summary.update(units=units["units"], units_reused=units["reused"])
+    summary.update(units=reuse["units"], units_reused=reuse["reused"])
     manifest = build_manifest(shards, rejects, config.to_dict(), summary,
                               dict(tokenizer, train_seconds=train_seconds))
     _write_text(_join(out_dir, "DATACARD.md"), render_datacard(config, stats, manifest, _input_files(config)))

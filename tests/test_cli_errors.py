@@ -46,7 +46,7 @@ def test_version_from_the_installed_package_and_python_dash_m():
 def test_run_help_explains_config_out_and_the_beam_pass_through(capsys):
     assert main(["run", "--help"]) == 0
     printed = capsys.readouterr().out
-    assert "usage: corpus run [--config FILE] [--out DIR] [--debug] [BEAM OPTION ...]" in printed
+    assert "usage: corpus run [--config FILE] [--out DIR] [--fresh] [--debug] [BEAM OPTION ...]" in printed
     assert "--config FILE" in printed and "YAML config" in printed
     assert "--out DIR" in printed and "output directory" in printed
     assert "Every other option goes to Apache Beam" in printed
@@ -216,12 +216,14 @@ def test_run_prints_the_warnings_of_stats_json(tmp_path, monkeypatch, capsys):
              "warnings": ["source wiki ended with 0 documents", "books: share achieved 0.10, target 0.27"]}
 
     def finished(config, out_dir, *args, **kwargs):
-        return run.RunResult(out_dir=out_dir, stats=stats, manifest={"shards": [{}]}, seconds=1.0)
+        return run.RunResult(out_dir=out_dir, stats=stats, seconds=1.0,
+                             manifest={"shards": [{}], "summary": {"units": 4, "units_reused": 3}})
 
     monkeypatch.setattr(run, "run_corpus", finished)
     out = tmp_path / "out"
     assert main(["run", "--out", str(out)]) == 0
     assert capsys.readouterr().err.splitlines()[1:] == [
-        f"corpus: 5 documents in, 3 written to 1 shard(s) in 1.0 s; conservation ok; see `corpus stats {out}`",
+        f"corpus: 5 documents in (4 units, 3 of them reused), 3 written to 1 shard(s) in 1.0 s; conservation ok; "
+        f"see `corpus stats {out}`",
         "corpus: warning: source wiki ended with 0 documents",
         "corpus: warning: books: share achieved 0.10, target 0.27"]
