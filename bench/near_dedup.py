@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 from datasketch import MinHash
 
-from corpus.dedup.minhash import (EXACT, YES, band_keys, bucket_pairs, choose_banding, dedup_words,
+from corpus.dedup.minhash import (EXACT, MINHASH_SEED, YES, band_keys, bucket_pairs, choose_banding, dedup_words,
                                   estimated_jaccard, exact_jaccard, shingle_set, shingles, text_signature,
                                   verification)
 from corpus.document import Document
 from corpus.sources import ReadContext, reader_for
 from corpus.config import MinHashConfig
-from pipelines.transforms.near_dedup import BUCKET_HEADS, MINHASH_SEED
+from corpus.dedup.arrays import HEADS as BUCKET_HEADS
 
 NGRAM, NUM_PERM, THRESHOLD = 13, 256, 0.8
 LEVELS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)

@@ -87,7 +87,7 @@ class ReadConfig:
     # Inputs are read in units of about this many bytes (issue 13): small files packed together, large splittable
     # ones (WARC/WET, JSONL, multistream Wikipedia) cut at record boundaries. A unit is the grain of parallelism
     # and of resume; a worker holds one unit's keys and a few row groups, never the unit's text at once.
-    unit_bytes: int = 128 * 1024 * 1024
+    unit_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,11 @@ from typing import Any, Iterable
 import pyarrow as pa
 
 from corpus.dedup.exact import exact_key
-from corpus.dedup.minhash import Banding, band_hashes, dedup_words, short_key, text_signature
+from corpus.dedup.minhash import MINHASH_SEED, Banding, band_hashes, dedup_words, short_key, text_signature
 from corpus.document import Document
 from corpus.mix import mix_position
 from corpus.shards import SIGNAL_COLUMNS
 
-MINHASH_SEED = 1          # datasketch's default seed, so a signature can be checked with MinHash(num_perm)
 SAMPLE_PURPOSE = "tokenizer-sample"
 
 DOCS_SCHEMA = pa.schema([

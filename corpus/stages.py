@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
+from typing import Iterator
 
 from corpus.config import Config
 from corpus.document import Document, Rejection
@@ -35,27 +36,6 @@ STAGE_MIX = "mix"               # drops units a source does not need, adds repea
 # add rows (`added`: parts, repeats) as well as drop them: in + added = out + dropped.
 FUNNEL_STAGES = (STAGE_READ, STAGE_NORMALIZE, STAGE_LANGID, STAGE_QUALITY, STAGE_REPETITION, STAGE_CONTENT,
                  STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP, STAGE_DECONTAMINATE, STAGE_TOKENIZE, STAGE_MIX)
-
-
-# The last text whose words were counted, with its words: one (text, words) tuple, swapped whole.
-_LAST_WORDS: tuple[str | None, list[str]] = (None, [])
-
-
-def words_of(text: str) -> list[str]:
-    """`words(text)`, remembered for the next call with the very same string.
-
-    Quality, repetition and content all count words. Beam gives each stage its own DoFn (and its own
-    DocumentRules), but in a fused stage one document passes through them back to back as the same `str` object,
-    so a process-wide identity check (never equality) saves two of three passes. The tuple is read and replaced
-    whole, so threads cannot pair one text with another's words.
-    """
-    global _LAST_WORDS
-    last = _LAST_WORDS
-    if last[0] is text:
-        return last[1]
-    result = words(text)
-    _LAST_WORDS = (text, result)
-    return result
 
 
 def _reject(doc: Document, stage: str, verdict: Verdict) -> Rejection:
@@ -98,10 +78,28 @@ class DocumentRules:
         verdict = langid_verdict(pred, allowed, self.rules_for(pred.lang).min_lang_score)
         return doc if verdict.keep else _reject(doc, STAGE_LANGID, verdict)
 
+    def run(self, doc: Document) -> Iterator[tuple[str, Document | Rejection]]:
+        """Stages 2-6 in order: (stage, the document it passed on or its rejection), up to the first rejection.
+        The words are counted once, after normalization, and handed to every rule that needs them."""
+        for stage, rule in ((STAGE_NORMALIZE, self.normalize), (STAGE_LANGID, self.identify_language)):
+            result = rule(doc)
+            yield stage, result
+            if isinstance(result, Rejection):
+                return
+            doc = result
+        text_words = words(doc.text)
+        for stage, rule in ((STAGE_QUALITY, self.quality), (STAGE_REPETITION, self.repetition),
+                            (STAGE_CONTENT, self.content)):
+            result = rule(doc, text_words)
+            yield stage, result
+            if isinstance(result, Rejection):
+                return
+            doc = result
+
     # -- stage 4
-    def quality(self, doc: Document) -> Document | Rejection:
+    def quality(self, doc: Document, text_words: list[str] | None = None) -> Document | Rejection:
         rules = self.rules_for(doc.lang)
-        signals = quality_signals(doc.text, rules, words_of(doc.text))
+        signals = quality_signals(doc.text, rules, words(doc.text) if text_words is None else text_words)
         doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
         if not self._sources[doc.source].apply_quality:
             return doc
@@ -109,21 +107,21 @@ class DocumentRules:
         return doc if verdict.keep else _reject(doc, STAGE_QUALITY, verdict)
 
     # -- stage 5
-    def repetition(self, doc: Document) -> Document | Rejection:
+    def repetition(self, doc: Document, text_words: list[str] | None = None) -> Document | Rejection:
         if not self._sources[doc.source].apply_repetition:
             return doc   # signals are costly on whole books; only measured where the rules apply
-        signals = repetition_signals(doc.text, words_of(doc.text))
+        signals = repetition_signals(doc.text, words(doc.text) if text_words is None else text_words)
         doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
         verdict = repetition_verdict(signals, self.rules_for(doc.lang))
         return doc if verdict.keep else _reject(doc, STAGE_REPETITION, verdict)
 
     # -- stage 6
-    def content(self, doc: Document) -> Document | Rejection:
+    def content(self, doc: Document, text_words: list[str] | None = None) -> Document | Rejection:
         verdict = domain_verdict(doc.url, self.blocklist)
         if not verdict.keep:
             return _reject(doc, STAGE_CONTENT, verdict)
         if self.flagged:
-            fraction = flagged_word_fraction(words_of(doc.text), self.flagged)
+            fraction = flagged_word_fraction(words(doc.text) if text_words is None else text_words, self.flagged)
             doc = dataclasses.replace(doc, signals={**doc.signals, "flagged_word_fraction": fraction})
             verdict = flagged_words_verdict(fraction, self.config.content.max_flagged_word_fraction)
             if not verdict.keep:

@@ -61,8 +61,7 @@ from corpus.dedup.minhash import exact_jaccard, verification_bounds
 IdsOf = Callable[[np.ndarray], Sequence[str]]
 
 KEPT = -1          # duplicate_of_array's value for a document no step removed
-HEADS = 8          # a member of a hot bucket is paired with this many of the bucket's best members (as BUCKET_HEADS
-                   # of pipelines/transforms/near_dedup.py, which this module replaces)
+HEADS = 8          # a member of a hot bucket is paired with this many of the bucket's best members
 _CHUNK = 16384     # pairs per block in estimated_jaccards: two (block, num_perm) uint32 temporaries, 32 MB at 256
 
 # Greedy survivor states (near_duplicates).

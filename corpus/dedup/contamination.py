@@ -12,10 +12,9 @@ from typing import Iterable
 
 import numpy as np
 
-from corpus.dedup.minhash import (EXACT, YES, choose_banding, dedup_words, estimated_jaccard, exact_jaccard,
+from corpus.dedup.minhash import (EXACT, MINHASH_SEED, YES, choose_banding, dedup_words, estimated_jaccard, exact_jaccard,
                                   ngram_keys, shingle_set, short_key, text_signature, verification)
 
-MINHASH_SEED = 1
 
 
 class ContaminationIndex:

@@ -25,6 +25,8 @@ from corpus.dedup.exact import survivor_order
 # the stress accent of Russian Wikipedia (U+0301), so "ко́шка" and "кошка" share shingles.
 _NOT_WORD = re.compile(r"[^\w\s]+")
 _MAX32 = np.uint32(0xFFFFFFFF)
+# datasketch's default seed, so any signature can be checked with datasketch.MinHash(num_perm).
+MINHASH_SEED = 1
 # Shingles per numpy block: bounds the (shingles x num_perm) matrix to a few MB whatever the document length.
 _BLOCK = 4096
 

@@ -26,8 +26,7 @@ from corpus.rules.langid import LanguageIdentifier, resolve_model_path
 from corpus.shards import REJECT_SCHEMA, rejection_row
 from corpus.sources import ReadContext, Skipped, reader_for, relative_name
 from corpus.sources.units import Unit, read_unit
-from corpus.stages import (STAGE_CONTENT, STAGE_LANGID, STAGE_NORMALIZE, STAGE_QUALITY, STAGE_READ,
-                           STAGE_REPETITION, DocumentRules)
+from corpus.stages import STAGE_READ, DocumentRules
 from pipelines.workdir import StepFolder, fingerprint, publish, step_folder
 
 log = logging.getLogger(__name__)
@@ -118,7 +117,6 @@ class PrepareUnit(beam.DoFn):
         self._ftlang_cache = ftlang_cache
         self._rules: DocumentRules | None = None
         self._contamination: ContaminationIndex | None = None
-        self._stages = ()
 
     def setup(self):
         cfg = self._config
@@ -127,9 +125,6 @@ class PrepareUnit(beam.DoFn):
         self._rules = DocumentRules(cfg, identifier, blocklist=read_list(cfg.content.domain_blocklist),
                                     flagged_words=read_list(cfg.content.flagged_words))
         self._contamination = contamination_index(cfg)
-        r = self._rules
-        self._stages = ((STAGE_NORMALIZE, r.normalize), (STAGE_LANGID, r.identify_language),
-                        (STAGE_QUALITY, r.quality), (STAGE_REPETITION, r.repetition), (STAGE_CONTENT, r.content))
 
     def process(self, element: tuple[Unit, str]) -> Iterator[UnitSummary]:
         unit, unit_fingerprint = element
@@ -169,12 +164,11 @@ class PrepareUnit(beam.DoFn):
                 log.warning("read error (%s) %s", item.reason, item.detail)
                 reject(item)
                 continue
-            doc: Document | Rejection = item
+            doc: Document = item
             add(("funnel", doc.source, STAGE_READ, "in"), doc.n_bytes)
             add(("funnel", doc.source, STAGE_READ, "out"), doc.n_bytes)
-            for stage, rule in self._stages:
+            for stage, result in self._rules.run(doc):
                 add(("funnel", doc.source, stage, "in"), doc.n_bytes)
-                result = rule(doc)
                 if isinstance(result, Rejection):
                     reject(result)
                     break

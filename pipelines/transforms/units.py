@@ -10,6 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpus.config import Config, SourceConfig
 from corpus.intermediate import KeySettings
 from corpus.sources import relative_name
+from corpus.sources.base import compression
 from corpus.sources.units import Unit, plan_units
 from pipelines.workdir import fingerprint
 
@@ -36,16 +37,29 @@ def stage_settings(config: Config, settings: KeySettings, ftlang_cache: str | No
     return relevant
 
 
+# Compressed inputs hold about this many times their size in text (Common Crawl WET: ~3x): their units are cut
+# smaller by this factor, so a unit is about `read.unit_bytes` of text whatever the file's compression.
+COMPRESSED_TEXT_RATIO = 3
+
+
+def unit_cost(unit: Unit) -> int:
+    """About how many bytes of text a unit holds: what its stages 1-6 take time in proportion to."""
+    return sum((p.end - p.start) * (COMPRESSED_TEXT_RATIO if compression(p.path) else 1) for p in unit.pieces)
+
+
 def planned_units(config: Config, settings: KeySettings, ftlang_cache: str | None) -> list[tuple[Unit, str]]:
-    """[(unit, fingerprint)] in a stable order. The fingerprint covers the unit's byte ranges, each file's size and
-    modification time, and the stage settings."""
+    """[(unit, fingerprint)], the costliest first: a local runner deals a stage's elements to its workers in turn,
+    so this order keeps the workers about equally busy. The fingerprint covers the unit's byte ranges, each file's
+    size and modification time, and the stage settings."""
     common = stage_settings(config, settings, ftlang_cache)
     planned = []
     for source in config.sources:
         files = listed_files(source)
         stamps = {path: (size, mtime) for path, _, size, mtime in files}
-        for unit in plan_units(source.name, source.kind, [(p, r, s) for p, r, s, _ in files],
-                               config.read.unit_bytes):
-            identity = [(piece.path, piece.start, piece.end, stamps[piece.path]) for piece in unit.pieces]
-            planned.append((unit, fingerprint("prepare", identity, common)))
-    return planned
+        for packed in (False, True):
+            group = [(p, r, s) for p, r, s, _ in files if bool(compression(p)) == packed]
+            target = max(1, config.read.unit_bytes // (COMPRESSED_TEXT_RATIO if packed else 1))
+            for unit in plan_units(source.name, source.kind, group, target):
+                identity = [(piece.path, piece.start, piece.end, stamps[piece.path]) for piece in unit.pieces]
+                planned.append((unit, fingerprint("prepare", identity, common)))
+    return sorted(planned, key=lambda planned_unit: (-unit_cost(planned_unit[0]), planned_unit[0].key))
