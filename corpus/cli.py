@@ -35,6 +35,33 @@ class _OneLineFailures(logging.Filter):
 
 _FAILURES = _OneLineFailures()
 
+_WORKER_LOG = re.compile(r'^Worker: severity: (\w+) .*? message: "((?:[^"\\]|\\.)*)"(?: .*? log_location: "([^"]*)")?', re.S)
+
+
+def _unescape(text: str) -> str:
+    """A protobuf text-format string (escaped quotes, UTF-8 as octal escapes) back to text."""
+    try:
+        return text.encode("latin-1", "backslashreplace").decode("unicode_escape").encode("latin-1").decode("utf-8")
+    except (UnicodeError, ValueError):
+        return text
+
+
+def _worker_logs(record: logging.LogRecord) -> bool:
+    """Multi-process workers' log lines reach the driver wrapped in Beam's log entry text. Ours (read errors with
+    their file and offset) are shown as the plain lines a single process prints; Beam's own worker chatter
+    ("Discarding unparseable args", ...) is dropped."""
+    if record.name != "apache_beam.runners.portability.local_job_service":
+        return True
+    match = _WORKER_LOG.match(record.getMessage())
+    if match is None:
+        return True
+    location = match.group(3) or ""
+    if "/corpus/" not in location and "/pipelines/" not in location:
+        return False
+    record.msg, record.args = _unescape(match.group(2)), ()
+    record.name = location.rsplit("/", 1)[-1].split(":", 1)[0].removesuffix(".py")
+    return True
+
 
 def _not_apitools_notice(record: logging.LogRecord) -> bool:
     return not record.getMessage().startswith("apitools not found")
@@ -339,6 +366,7 @@ def _configure_logging(debug: bool) -> None:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     if not debug:
         handler.addFilter(_FAILURES)
+        handler.addFilter(_worker_logs)
     _FAILURES.local_run = _FAILURES.done = False
     logging.basicConfig(level=logging.WARNING, handlers=[handler])   # a no-op where logging is already set up
 

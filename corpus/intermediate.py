@@ -17,23 +17,12 @@ from corpus.dedup.exact import exact_key
 from corpus.dedup.minhash import MINHASH_SEED, Banding, band_hashes, dedup_words, short_key, text_signature
 from corpus.document import Document
 from corpus.mix import mix_position
-from corpus.shards import SIGNAL_COLUMNS
+from corpus.shards import SIGNAL_COLUMNS, doc_schema
 
 SAMPLE_PURPOSE = "tokenizer-sample"
 
-DOCS_SCHEMA = pa.schema([
-    pa.field("id", pa.string(), nullable=False),
-    pa.field("source", pa.string(), nullable=False),
-    pa.field("lang", pa.string()),
-    pa.field("lang_score", pa.float32()),
-    pa.field("url", pa.string()),
-    pa.field("title", pa.string()),
-    pa.field("author", pa.string()),
-    pa.field("date", pa.string()),
-    pa.field("text", pa.string(), nullable=False),
-    pa.field("n_bytes", pa.int32(), nullable=False),
-    *(pa.field(name, pa.float32()) for name in SIGNAL_COLUMNS),
-])
+# A shard row before stage 11: everything but the tokens and what dedup decides.
+DOCS_SCHEMA = pa.schema([f for f in doc_schema() if f.name not in ("tokens", "n_tokens", "cluster_size")])
 
 # Key kinds: how a document takes part in near dedup (SPEC stage 8).
 NO_KEY, SHORT_KEY, SIGNATURE_KEY = 0, 1, 2

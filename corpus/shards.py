@@ -13,13 +13,14 @@ import pyarrow.parquet as pq
 from corpus.document import Document, Rejection
 from corpus.rules.quality import QUALITY_SIGNALS
 from corpus.rules.repetition import REPETITION_SIGNALS
+from corpus.tokenizer import token_dtype
 
 SIGNAL_COLUMNS: tuple[str, ...] = (*QUALITY_SIGNALS, *REPETITION_SIGNALS, "flagged_word_fraction")
 
 
 def doc_schema(vocab_size: int = 65536) -> pa.Schema:
     """SPEC §3: `tokens` is list<uint16> while the vocabulary fits 16 bits, else list<int32>."""
-    token_type = pa.uint16() if vocab_size <= 65536 else pa.int32()
+    token_type = pa.from_numpy_dtype(token_dtype(vocab_size))
     return pa.schema([
         pa.field("id", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),

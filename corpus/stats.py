@@ -24,6 +24,31 @@ CountKey = tuple[str, str, str, str]
 Counts = dict[CountKey, tuple[int, int]]
 
 
+class CountBook:
+    """Count records, added up where they are counted (one per unit of work) and summed in the graph: the one
+    place that builds them. `funnel` is stage accounting; `add` any other table of the module docstring."""
+
+    def __init__(self) -> None:
+        self._counts: dict[CountKey, list[int]] = {}
+
+    def add(self, key: CountKey, first: int = 1, second: int = 0) -> None:
+        entry = self._counts.setdefault(key, [0, 0])
+        entry[0] += first
+        entry[1] += second
+
+    def funnel(self, source: str, stage: str, kind: str, n_bytes: int, docs: int = 1) -> None:
+        """Documents (`docs`, `n_bytes` in all) entering (kind "in"), leaving ("out"), dropped (the reason) or
+        added (ADDED + what) at a stage."""
+        self.add(("funnel", source, stage, kind), docs, n_bytes)
+
+    def set(self, key: CountKey, first: int, second: int = 0) -> None:
+        self._counts[key] = [first, second]
+
+    def records(self) -> list[list]:
+        """JSON-able, sorted: [[table, a, b, c], [first, second]] per key (what a step's done.json keeps)."""
+        return [[list(k), list(v)] for k, v in sorted(self._counts.items())]
+
+
 def merge_counts(records: Iterable[tuple[CountKey, tuple[int, int]]]) -> Counts:
     merged: dict[CountKey, list[int]] = defaultdict(lambda: [0, 0])
     for key, (docs, nbytes) in records:

@@ -24,6 +24,7 @@ from corpus.dedup.arrays import Removed
 from corpus.dedup.minhash import Banding, choose_banding, dedup_words, shingle_set
 from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY
 from corpus.stages import STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP
+from corpus.stats import CountBook
 from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.tokenize import iter_batches, read_table
 from pipelines.workdir import StepFolder, fingerprint, join, write_bytes
@@ -100,7 +101,7 @@ def decide(corpus: _Corpus, config: Config, folder: StepFolder) -> dict[str, Any
     mh = config.dedup.minhash
     priority = corpus.priority
     n_bytes = corpus.column("n_bytes").to_numpy()
-    counts: dict[tuple[str, str, str, str], list[int]] = {}
+    counts = CountBook()
     stage_of = np.full(n, -1, dtype=np.int8)            # index into STAGES of the stage that removed a document
 
     def ids_of(numbers) -> list[str]:
@@ -117,9 +118,7 @@ def decide(corpus: _Corpus, config: Config, folder: StepFolder) -> dict[str, Any
             for kind, mask in (("in", before & mine), ("out", before & mine & ~gone), (reason, gone & mine)):
                 if kind == reason and not mask.any():
                     continue
-                entry = counts.setdefault(("funnel", source, name, kind), [0, 0])
-                entry[0] += int(mask.sum())
-                entry[1] += int(n_bytes[mask].sum())
+                counts.funnel(source, name, kind, int(n_bytes[mask].sum()), docs=int(mask.sum()))
 
     nothing = Removed(np.zeros(0, np.int64), np.zeros(0, np.int64))
     everyone = np.ones(n, dtype=bool)
@@ -137,34 +136,7 @@ def decide(corpus: _Corpus, config: Config, folder: StepFolder) -> dict[str, Any
     # Stage 8: MinHash LSH over what exact dedup kept; documents under one shingle on their whole key.
     short = near = nothing
     if mh.enabled and n:
-        kind = corpus.column("key_kind").to_numpy()
-        short_docs = np.flatnonzero(alive & (kind == SHORT_KEY))
-        if len(short_docs):
-            keys = corpus.column("short_key").take(pa.array(short_docs)).to_pylist()
-            short = arrays.exact_duplicates(np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16),
-                                            priority, ids_of, members=short_docs)
-        long_docs = np.flatnonzero(alive & (kind == SIGNATURE_KEY))
-        pairs, hot, hot_members = np.empty((0, 2), np.int64), 0, 0
-        for band in range(banding_for(mh).bands):
-            hashes = corpus.column(f"band_{band}").take(pa.array(long_docs)).to_numpy()
-            found = arrays.band_candidates(long_docs, hashes, priority, ids_of, mh.hot_bucket_size)
-            pairs = arrays.unique_pairs(pairs, found.pairs)
-            hot, hot_members = hot + found.hot_buckets, hot_members + found.hot_bucket_members
-        members, rows = arrays.local_rows(pairs)
-        signatures = corpus.rows_of(members, "keys.parquet", ["signature"])
-        matrix = np.stack([np.frombuffer(signatures[int(m)]["signature"], dtype="<u4") for m in members]) \
-            if len(members) else np.zeros((0, mh.num_perm), dtype=np.uint32)
-        sure, uncertain = arrays.verify(pairs, arrays.estimated_jaccards(rows, matrix), mh.threshold,
-                                        mh.num_perm, mh.exact_check_sigmas)
-        del matrix, signatures
-        members, rows = arrays.local_rows(uncertain)
-        texts = corpus.rows_of(members, "docs.parquet", ["text"])
-        sets = [shingle_set(dedup_words(texts[int(m)]["text"]), mh.ngram) for m in members]
-        edges = np.concatenate([sure, uncertain[arrays.exact_jaccards(rows, sets) >= mh.threshold]])
-        near = arrays.near_duplicates(edges, priority, ids_of)
-        for name, value in (("candidate_pairs", (len(pairs), 0)), ("exact_checked_pairs", (len(uncertain), 0)),
-                            ("verified_pairs", (len(edges), 0)), ("hot_buckets", (hot, hot_members))):
-            counts[("dedup", "near", name, "")] = list(value)
+        short, near = near_duplicates(corpus, mh, alive, ids_of, counts)
     both = Removed(*(np.concatenate(parts) for parts in zip(short, near)))
     count_stage(1, alive, both)
     dup8 = arrays.duplicate_of_array(n, exact, short, near)
@@ -193,17 +165,55 @@ def decide(corpus: _Corpus, config: Config, folder: StepFolder) -> dict[str, Any
     # Survivors of duplicate clusters, and the largest few by name.
     survivors = np.flatnonzero(alive & (sizes > 1))
     for size, many in zip(*np.unique(sizes[survivors], return_counts=True)):
-        counts[("dedup", "output", "cluster_size", str(int(size)))] = [int(many), 0]
+        counts.set(("dedup", "output", "cluster_size", str(int(size))), int(many))
     if len(survivors):
         cut = np.sort(sizes[survivors])[::-1][min(len(survivors), LARGEST_CLUSTERS) - 1]
         contenders = survivors[sizes[survivors] >= cut]
         top = sorted((-int(sizes[d]), doc_id, corpus.source_names[corpus.source_of[d]])
                      for d, doc_id in zip(contenders.tolist(), ids_of(contenders)))
         for size, doc_id, source in top[:LARGEST_CLUSTERS]:
-            counts[("dedup", "largest", doc_id, source)] = [-size, 0]
+            counts.set(("dedup", "largest", doc_id, source), -size)
 
     _write_decisions(corpus, folder, alive, stage_of, named, sizes)
-    return {"counts": [[list(k), v] for k, v in sorted(counts.items())]}
+    return {"counts": counts.records()}
+
+
+def near_duplicates(corpus: _Corpus, mh: MinHashConfig, alive: np.ndarray, ids_of, counts: CountBook
+                    ) -> tuple[Removed, Removed]:
+    """Stage 8 over the documents exact dedup kept: (short documents removed on their whole key, near duplicates
+    removed). Candidates one band at a time, then verification (signatures of candidates only; text only for the
+    pairs near the threshold), then exact components and survivors."""
+    nothing = Removed(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    short = nothing
+    kind = corpus.column("key_kind").to_numpy()
+    short_docs = np.flatnonzero(alive & (kind == SHORT_KEY))
+    if len(short_docs):
+        keys = corpus.column("short_key").take(pa.array(short_docs)).to_pylist()
+        short = arrays.exact_duplicates(np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16),
+                                        corpus.priority, ids_of, members=short_docs)
+    long_docs = np.flatnonzero(alive & (kind == SIGNATURE_KEY))
+    pairs, hot, hot_members = np.empty((0, 2), np.int64), 0, 0
+    for band in range(banding_for(mh).bands):
+        hashes = corpus.column(f"band_{band}").take(pa.array(long_docs)).to_numpy()
+        found = arrays.band_candidates(long_docs, hashes, corpus.priority, ids_of, mh.hot_bucket_size)
+        pairs = arrays.unique_pairs(pairs, found.pairs)
+        hot, hot_members = hot + found.hot_buckets, hot_members + found.hot_bucket_members
+    members, rows = arrays.local_rows(pairs)
+    signatures = corpus.rows_of(members, "keys.parquet", ["signature"])
+    matrix = (np.stack([np.frombuffer(signatures[int(m)]["signature"], dtype="<u4") for m in members])
+              if len(members) else np.zeros((0, mh.num_perm), dtype=np.uint32))
+    sure, uncertain = arrays.verify(pairs, arrays.estimated_jaccards(rows, matrix), mh.threshold, mh.num_perm,
+                                    mh.exact_check_sigmas)
+    del matrix, signatures
+    members, rows = arrays.local_rows(uncertain)
+    texts = corpus.rows_of(members, "docs.parquet", ["text"])
+    sets = [shingle_set(dedup_words(texts[int(m)]["text"]), mh.ngram) for m in members]
+    edges = np.concatenate([sure, uncertain[arrays.exact_jaccards(rows, sets) >= mh.threshold]])
+    near = arrays.near_duplicates(edges, corpus.priority, ids_of)
+    for name, value in (("candidate_pairs", (len(pairs), 0)), ("exact_checked_pairs", (len(uncertain), 0)),
+                        ("verified_pairs", (len(edges), 0)), ("hot_buckets", (hot, hot_members))):
+        counts.set(("dedup", "near", name, ""), *value)
+    return short, near
 
 
 STAGES = ((STAGE_EXACT_DEDUP, "duplicate"), (STAGE_NEAR_DEDUP, "near_duplicate"),

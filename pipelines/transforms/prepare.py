@@ -27,6 +27,7 @@ from corpus.shards import REJECT_SCHEMA, rejection_row
 from corpus.sources import ReadContext, Skipped, reader_for, relative_name
 from corpus.sources.units import Unit, read_unit
 from corpus.stages import STAGE_READ, DocumentRules
+from corpus.stats import CountBook
 from pipelines.workdir import StepFolder, fingerprint, publish, step_folder
 
 log = logging.getLogger(__name__)
@@ -138,49 +139,46 @@ class PrepareUnit(beam.DoFn):
         yield summary
 
     def _prepare(self, unit: Unit, folder: StepFolder) -> UnitSummary:
-        counts: dict[tuple[str, str, str, str], tuple[int, int]] = {}
+        counts = CountBook()
         settings = self._settings
         docs = _BufferedParquet(folder.file("docs.parquet"), DOCS_SCHEMA)
         keys = _BufferedParquet(folder.file("keys.parquet"), keys_schema(settings.num_perm, settings.banding.bands))
         rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
         keep_rejects = self._config.output.keep_rejects
 
-        def add(key: tuple[str, str, str, str], n_bytes: int) -> None:
-            docs_n, bytes_n = counts.get(key, (0, 0))
-            counts[key] = (docs_n + 1, bytes_n + n_bytes)
-
         def reject(rej: Rejection) -> None:
-            add(("funnel", rej.source, rej.stage, rej.reason), rej.n_bytes)
+            counts.funnel(rej.source, rej.stage, rej.reason, rej.n_bytes)
             if keep_rejects:
                 rejects.append(rejection_row(rej))
 
         for item in self._read(unit):
             if isinstance(item, Skipped):
-                add(("read_skipped", item.source, item.kind, ""), item.n_bytes)
+                counts.add(("read_skipped", item.source, item.kind, ""), 1, item.n_bytes)
                 continue
             if isinstance(item, Rejection):
                 # A read error is an input of stage 1 that never became a document.
-                add(("funnel", item.source, STAGE_READ, "in"), item.n_bytes)
+                counts.funnel(item.source, STAGE_READ, "in", item.n_bytes)
                 log.warning("read error (%s) %s", item.reason, item.detail)
                 reject(item)
                 continue
             doc: Document = item
-            add(("funnel", doc.source, STAGE_READ, "in"), doc.n_bytes)
-            add(("funnel", doc.source, STAGE_READ, "out"), doc.n_bytes)
+            counts.funnel(doc.source, STAGE_READ, "in", doc.n_bytes)
+            counts.funnel(doc.source, STAGE_READ, "out", doc.n_bytes)
             for stage, result in self._rules.run(doc):
-                add(("funnel", doc.source, stage, "in"), doc.n_bytes)
+                counts.funnel(doc.source, stage, "in", doc.n_bytes)
                 if isinstance(result, Rejection):
                     reject(result)
                     break
                 doc = result
-                add(("funnel", doc.source, stage, "out"), doc.n_bytes)
+                counts.funnel(doc.source, stage, "out", doc.n_bytes)
             else:
                 docs.append(document_row(doc))
                 matched = self._contamination.match(doc.text) if self._contamination else None
                 keys.append(document_keys(doc, settings, matched))
         for writer in (docs, keys, rejects):
             writer.close()
-        return UnitSummary(unit.key, unit.source, folder.path, docs.count, tuple(sorted(counts.items())))
+        return UnitSummary(unit.key, unit.source, folder.path, docs.count,
+                           tuple((tuple(k), tuple(v)) for k, v in counts.records()))
 
     def _read(self, unit: Unit) -> Iterator[Document | Rejection | Skipped]:
         cfg = self._config

@@ -28,6 +28,7 @@ from corpus.mix import HISTOGRAM_BITS, SourcePlan, histogram_bucket, mix_positio
 from corpus.shards import REJECT_SCHEMA, doc_schema, rejection_row
 from corpus.shards import document_row as shard_row
 from corpus.stages import STAGE_TOKENIZE
+from corpus.stats import ADDED, CountBook
 from corpus.text.words import words
 from corpus.tokenizer import Tokenizer, encode_parts, train_tokenizer
 from pipelines.transforms.prepare import UnitSummary, _BufferedParquet
@@ -162,13 +163,7 @@ class TokenizeUnit(beam.DoFn):
         rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
         tokens_hist = np.zeros(BUCKETS, dtype=np.int64)
         bytes_hist = np.zeros(BUCKETS, dtype=np.int64)
-        counts: dict[tuple[str, str, str, str], list[int]] = {}
-
-        def add(key, docs, n_bytes):
-            entry = counts.setdefault(key, [0, 0])
-            entry[0] += docs
-            entry[1] += n_bytes
-
+        counts = CountBook()
         row = 0
         if unit.docs:
             for batch in iter_batches(join(unit.folder, "docs.parquet")):
@@ -182,7 +177,7 @@ class TokenizeUnit(beam.DoFn):
                         continue
                     if d is not None:
                         doc.cluster_size = d["cluster_size"]
-                    add(("funnel", doc.source, STAGE_TOKENIZE, "in"), 1, doc.n_bytes)
+                    counts.funnel(doc.source, STAGE_TOKENIZE, "in", doc.n_bytes)
                     n_words, n_bytes, base_id = len(words(doc.text)), doc.n_bytes, doc.id
                     parts = encode_parts(doc.text, tok, cfg.mix.max_doc_tokens)
                     total = 0
@@ -193,18 +188,18 @@ class TokenizeUnit(beam.DoFn):
                         tokens_hist[bucket] += len(tokens)
                         bytes_hist[bucket] += doc.n_bytes
                         total += len(tokens)
-                        add(("funnel", doc.source, STAGE_TOKENIZE, "out"), 1, doc.n_bytes)
+                        counts.funnel(doc.source, STAGE_TOKENIZE, "out", doc.n_bytes)
                     for kind, name in (("lang", doc.lang or "und"), ("source", doc.source)):
-                        add(("fertility", kind, name, "tokens"), total, n_bytes)
-                        add(("fertility", kind, name, "words"), n_words, 1)
+                        counts.add(("fertility", kind, name, "tokens"), total, n_bytes)
+                        counts.add(("fertility", kind, name, "words"), n_words, 1)
                     if len(parts) > 1:
-                        add(("funnel", doc.source, STAGE_TOKENIZE, "added:parts"), len(parts) - 1, 0)
+                        counts.funnel(doc.source, STAGE_TOKENIZE, ADDED + "parts", 0, docs=len(parts) - 1)
         out.close()
         rejects.close()
         buffer = io.BytesIO()
         np.savez_compressed(buffer, tokens=tokens_hist, bytes=bytes_hist)
         write_bytes(folder.file("histograms.npz"), buffer.getvalue())
-        return {"rows": out.count, "rejects": rejects.count, "counts": [[list(k), v] for k, v in sorted(counts.items())]}
+        return {"rows": out.count, "rejects": rejects.count, "counts": counts.records()}
 
 
 def read_histograms(folder: str) -> tuple[np.ndarray, np.ndarray]:

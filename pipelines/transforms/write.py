@@ -18,7 +18,7 @@ from corpus.mix import copy_id, mix_position
 from corpus.shard_runs import merge_runs, write_runs
 from corpus.shards import shard_count, shard_name
 from corpus.stages import STAGE_MIX
-from corpus.stats import ADDED
+from corpus.stats import ADDED, CountBook
 from pipelines.transforms.tokenize import iter_batches
 from pipelines.workdir import fingerprint, join, step_folder
 
@@ -29,13 +29,8 @@ def _plan_digest(plan: dict[str, Any]) -> str:
     return fingerprint("plan", {s: repr(p) for s, p in sorted(plan["plans"].items())}, plan["num_shards"])
 
 
-def _mixed(batches: Iterator[pa.RecordBatch], plan, seed: int, counts: dict) -> Iterator[pa.RecordBatch]:
+def _mixed(batches: Iterator[pa.RecordBatch], plan, seed: int, counts: CountBook) -> Iterator[pa.RecordBatch]:
     """The unit's rows as the mix writes them: each row `copies` times, repeats renamed `ID@k` (SPEC stage 10)."""
-    def add(key, docs, n_bytes):
-        entry = counts.setdefault(key, [0, 0])
-        entry[0] += docs
-        entry[1] += n_bytes
-
     for batch in batches:
         ids = batch.column("id").to_pylist()
         sources = batch.column("source").to_pylist()
@@ -45,18 +40,18 @@ def _mixed(batches: Iterator[pa.RecordBatch], plan, seed: int, counts: dict) -> 
         take, new_ids = [], []
         for row, (unit_id, source) in enumerate(zip(ids, sources)):
             copies = plan[source].copies(mix_position(unit_id, seed))
-            add(("funnel", source, STAGE_MIX, "in"), 1, sizes[row])
-            add(("mix", source, "available", ""), tokens[row] or 0, 1)
+            counts.funnel(source, STAGE_MIX, "in", sizes[row])
+            counts.add(("mix", source, "available", ""), tokens[row] or 0, 1)
             if copies == 0:
-                add(("funnel", source, STAGE_MIX, "not_sampled"), 1, sizes[row])
+                counts.funnel(source, STAGE_MIX, "not_sampled", sizes[row])
             elif copies > 1:
-                add(("funnel", source, STAGE_MIX, ADDED + "repeats"), copies - 1, (copies - 1) * sizes[row])
+                counts.funnel(source, STAGE_MIX, ADDED + "repeats", (copies - 1) * sizes[row], docs=copies - 1)
             for c in range(copies):
                 take.append(row)
                 new_ids.append(copy_id(unit_id, c))
-                add(("funnel", source, STAGE_MIX, "out"), 1, sizes[row])
-                add(("output", source, langs[row] or "und", ""), 1, sizes[row])
-                add(("output_tokens", source, langs[row] or "und", ""), tokens[row] or 0, 0)
+                counts.funnel(source, STAGE_MIX, "out", sizes[row])
+                counts.add(("output", source, langs[row] or "und", ""), 1, sizes[row])
+                counts.add(("output_tokens", source, langs[row] or "und", ""), tokens[row] or 0, 0)
         if take:
             out = batch.take(pa.array(np.asarray(take, dtype=np.int64)))
             yield out.set_column(out.schema.get_field_index("id"), "id", pa.array(new_ids, pa.string()))
@@ -83,7 +78,7 @@ class WriteRuns(beam.DoFn):
         yield "counts", done["counts"]
 
     def _write(self, unit, plan, rejects_shards, folder) -> dict[str, Any]:
-        counts: dict = {}
+        counts = CountBook()
         found: list[tuple[str, int, str]] = []
 
         def opener(kind: str):
@@ -101,7 +96,7 @@ class WriteRuns(beam.DoFn):
             rejected = [join(unit["prepared_folder"], "rejects.parquet"), join(unit["folder"], "rejects.parquet")]
             batches = (b for path in rejected if FileSystems.exists(path) for b in iter_batches(path))
             write_runs(batches, seed, rejects_shards, opener("rejects"), memory_bytes=RUN_MEMORY_BYTES)
-        return {"runs": found, "counts": [[list(k), v] for k, v in sorted(counts.items())]}
+        return {"runs": found, "counts": counts.records()}
 
 
 def rejects_shard_count(counts: dict, target_bytes: int) -> int:
