@@ -106,7 +106,7 @@ class MinHashConfig:
     bands: int | None = None
     rows: int | None = None
     hot_bucket_size: int = 64       # larger LSH buckets pair each member with their 8 best members, not all pairs
-    component_rounds: int = 8       # label-propagation rounds that find components of verified pairs
+    component_rounds: int = 8       # no longer used: components are exact (kept so configs that set it still load)
     exact_check_sigmas: float = 3.0  # estimates this many std devs from the threshold get an exact check; 0: never
 
 

@@ -9,10 +9,12 @@ in the middle, other settings) is done again from the start, so a resumed run wr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
@@ -20,16 +22,24 @@ from apache_beam.io.filesystems import FileSystems
 DONE = "done.json"
 
 
-def package_version() -> str:
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The package version and a hash of its code and data files: an edited checkout (`pip install -e`) never
+    reuses work an older code made."""
     try:
-        return metadata.version("corpus")
+        version = metadata.version("corpus")
     except metadata.PackageNotFoundError:
-        return "unknown"
+        version = "unknown"
+    h = hashlib.sha256(version.encode())
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted([*root.glob("corpus/**/*.py"), *root.glob("corpus/**/*.yaml"), *root.glob("pipelines/**/*.py")]):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return f"{version}+{h.hexdigest()[:16]}"
 
 
 def fingerprint(*parts: Any) -> str:
-    """A short stable hash of JSON-able parts (sorted keys: dict order never matters)."""
-    text = json.dumps([package_version(), *parts], sort_keys=True, default=str, ensure_ascii=False)
+    """A short stable hash of JSON-able parts (sorted keys: dict order never matters) and the code version."""
+    text = json.dumps([code_version(), *parts], sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -68,6 +78,11 @@ class StepFolder:
 
     def file(self, name: str) -> str:
         return join(self.path, name)
+
+    def start(self) -> None:
+        """The step is about to (re)write its outputs: whatever done file an earlier run left no longer holds."""
+        if FileSystems.exists(self.file(DONE)):
+            FileSystems.delete([self.file(DONE)])
 
     def done(self, expected: str) -> dict[str, Any] | None:
         """The summary a finished step left, if its fingerprint is `expected`; else None (do the work)."""

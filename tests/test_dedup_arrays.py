@@ -12,9 +12,9 @@ import pytest
 from corpus.config import MinHashConfig
 from corpus.dedup import arrays
 from corpus.dedup.arrays import (KEPT, band_candidates, cluster_sizes, connected_components, duplicate_of_array,
-                                 estimated_jaccards, eval_band_candidates, exact_duplicates, exact_jaccards,
-                                 first_matches, key_table, local_rows, near_duplicates, shared_keys,
+                                 estimated_jaccards, exact_duplicates, exact_jaccards, local_rows, near_duplicates,
                                  survivor_sort, unique_pairs, verify)
+from corpus.dedup.contamination import ContaminationIndex
 from corpus.dedup.exact import exact_key
 from corpus.dedup.minhash import (Banding, band_hashes, band_keys, bucket_pairs, choose_banding, dedup_words,
                                   estimated_jaccard, ngram_keys, order_key, shingle_set, short_key,
@@ -395,58 +395,6 @@ def test_survivor_sort_orders_within_each_group():
     assert members[order].tolist() == [5, 2, 1, 3, 4, 0]
 
 
-# --- decontamination ------------------------------------------------------------------------------------------------
-
-def test_eval_band_candidates_pair_each_document_with_the_first_evaluation_documents_of_its_bucket():
-    eval_hashes = np.array([7, 3, 7, 7, 9], dtype=np.uint64)
-    pairs = eval_band_candidates(np.array([100, 101, 102]), np.array([7, 8, 3], dtype=np.uint64), eval_hashes,
-                                 heads=2)
-    assert pairs.tolist() == [[100, 0], [100, 2], [102, 1]]
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_eval_band_candidates_agree_with_brute_force(seed):
-    rng = np.random.default_rng(seed)
-    eval_hashes = rng.integers(0, 30, 60).astype(np.uint64)
-    members = rng.choice(100000, 5000, replace=False)
-    hashes = rng.integers(0, 200, 5000).astype(np.uint64)
-    expected = sorted([int(m), e] for m, h in zip(members, hashes)
-                      for e in [e for e in range(60) if eval_hashes[e] == h][:8])
-    assert unique_pairs(eval_band_candidates(members, hashes, eval_hashes)).tolist() == expected
-
-
-def test_first_matches_name_the_smallest_evaluation_index():
-    pairs = np.array([[5, 3], [2, 9], [5, 1], [2, 4], [7, 0]])
-    assert as_dict(first_matches(pairs)) == {2: 4, 5: 1, 7: 0}
-
-
-def test_shared_keys_against_brute_force():
-    rng = np.random.default_rng(11)
-    eval_owner = rng.integers(0, 20, 400)
-    eval_keys = rng.integers(0, 5000, 400).astype(np.uint64)
-    doc_owner = np.repeat(np.arange(300), 30)            # 30 n-gram keys per document
-    doc_keys = rng.integers(0, 50000, 9000).astype(np.uint64)
-    by_key = defaultdict(set)
-    for o, k in zip(eval_owner.tolist(), eval_keys.tolist()):
-        by_key[k].add(o)
-    expected = {}
-    for d, k in zip(doc_owner.tolist(), doc_keys.tolist()):
-        if k in by_key:
-            expected[d] = min(expected.get(d, 99), min(by_key[k]))
-    assert 20 < len(expected) < 300
-    assert as_dict(shared_keys(doc_owner, doc_keys, key_table(eval_owner, eval_keys))) == expected
-
-
-def test_shared_short_keys_and_mismatched_key_types():
-    keys = np.frombuffer(b"".join(short_key(dedup_words(t)) for t in ["Hello there", "Good bye"]),
-                         np.uint8).reshape(2, 16)
-    table = key_table(np.array([0, 1]), keys)
-    docs = np.frombuffer(short_key(dedup_words("good BYE!")), np.uint8).reshape(1, 16)
-    assert as_dict(shared_keys(np.array([42]), docs, table)) == {42: 1}
-    with pytest.raises(ValueError, match="differ in type"):
-        shared_keys(np.array([42]), np.array([1], np.uint64), table)
-
-
 # --- the same documents through the Beam transforms this module replaces --------------------------------------------
 
 def edit(text: str, positions: list[int]) -> str:
@@ -539,44 +487,11 @@ def test_same_decisions_as_the_beam_exact_and_near_dedup():
     assert {"candidate_pairs": candidates, "exact_checked_pairs": checked, "hot_buckets": hot} == BEAM_COUNTS
 
 
-def array_decontamination(docs: list[Document], evals: list[Document], mode: str) -> dict[str, str]:
-    ngram, threshold, mh = 13, 0.8, MinHashConfig()
-    doc_words, eval_words = [dedup_words(d.text) for d in docs], [dedup_words(d.text) for d in evals]
-    if mode == "ngram":
-        owners = [i for i, w in enumerate(eval_words) for _ in ngram_keys(w, ngram)]
-        table = key_table(np.array(owners, np.int64),
-                          np.array([k for w in eval_words for k in ngram_keys(w, ngram)], np.uint64))
-        doc_owner = np.array([i for i, w in enumerate(doc_words) for _ in ngram_keys(w, ngram)], np.int64)
-        doc_keys = np.array([k for w in doc_words for k in ngram_keys(w, ngram)], np.uint64)
-        found = shared_keys(doc_owner, doc_keys, table)
-        return {docs[i].id: evals[e].id for i, e in zip(found.docs.tolist(), found.duplicate_of.tolist())}
-    banding = choose_banding(mh.num_perm, threshold)
-
-    def split(words):
-        short = [i for i, w in enumerate(words) if 0 < len(w) < ngram]
-        long = [i for i, w in enumerate(words) if len(w) >= ngram]
-        keys = np.frombuffer(b"".join(short_key(words[i]) for i in short), np.uint8).reshape(-1, 16)
-        sigs = np.stack([text_signature(words[i], ngram, mh.num_perm, 1) for i in long])
-        return np.array(short, np.int64), keys, np.array(long, np.int64), sigs
-
-    short, short_keys, long, sigs = split(doc_words)
-    eval_short, eval_short_keys, eval_long, eval_sigs = split(eval_words)
-    hashes, eval_hashes = band_hashes(sigs, banding), band_hashes(eval_sigs, banding)
-    pairs = np.empty((0, 2), np.int64)
-    for band in range(banding.bands):   # rows (document index, row of the evaluation signatures)
-        pairs = unique_pairs(pairs, eval_band_candidates(long, hashes[:, band], eval_hashes[:, band]))
-    members, first = local_rows(pairs[:, 0])
-    rows = np.stack([first, pairs[:, 1]], axis=1)
-    estimates = estimated_jaccards(rows, sigs[np.searchsorted(long, members)], eval_sigs)
-    sure, uncertain = verify(rows, estimates, threshold, mh.num_perm, mh.exact_check_sigmas)
-    exact = exact_jaccards(uncertain, [shingle_set(doc_words[i], ngram) for i in members],
-                           [shingle_set(eval_words[i], ngram) for i in eval_long])
-    matched = np.concatenate([sure, uncertain[exact >= threshold]])
-    # Back to document indices and evaluation indices (in id order) before choosing the first match.
-    matched = np.stack([members[matched[:, 0]], eval_long[matched[:, 1]]], axis=1)
-    found = duplicate_of_array(len(docs), first_matches(matched),
-                               shared_keys(short, short_keys, key_table(eval_short, eval_short_keys)))
-    return {docs[i].id: evals[e].id for i, e in enumerate(found) if e != KEPT}
+def index_decontamination(docs: list[Document], evals: list[Document], mode: str) -> dict[str, str]:
+    """Stage 9 as the pipeline runs it now: each document against the evaluation index."""
+    mh = MinHashConfig()
+    index = ContaminationIndex([(e.id, e.text) for e in evals], mode, 0.8, 13, mh.num_perm, mh.exact_check_sigmas)
+    return {d.id: match for d in docs if (match := index.match(d.text)) is not None}
 
 
 # FindContamination (near_dedup.py at f7455b9) on documents() against EVAL_ROWS, recorded as above.
@@ -601,4 +516,4 @@ def eval_documents() -> list[Document]:
 
 @pytest.mark.parametrize("mode", ["jaccard", "ngram"])
 def test_same_contamination_as_the_beam_transform(mode):
-    assert array_decontamination(documents(), eval_documents(), mode) == BEAM_CONTAMINATED[mode]
+    assert index_decontamination(documents(), eval_documents(), mode) == BEAM_CONTAMINATED[mode]

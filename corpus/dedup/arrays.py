@@ -33,15 +33,7 @@ The flow, one call per step (N documents, `priority` an (N,) int array; decision
     size8 = cluster_sizes(dup8, weights=size7)      # the cluster_size column: exact and near duplicates
     # stats: candidate_pairs len(pairs), exact_checked_pairs len(uncertain), verified_pairs len(edges), hot
 
-    # stage 9, jaccard mode; evaluation documents indexed in id order (E is small, its arrays whole)
-    for band in range(bands):
-        pairs = unique_pairs(pairs, eval_band_candidates(long_docs, hashes_of_band, eval_hashes[:, band]))
-    docs, first = local_rows(pairs[:, 0])      # second column: rows of the evaluation signatures
-    rows = np.stack([first, pairs[:, 1]], axis=1)
-    sure, uncertain = verify(rows, estimated_jaccards(rows, signatures, eval_signatures), ...)   # + exact check
-    contaminated = duplicate_of_array(N, first_matches(matched (document, evaluation index) pairs),
-                                      shared_keys(short_docs, short_keys, key_table(eval_short, eval_short_keys)))
-    # ngram mode, per unit: shared_keys(each document's index once per 13-gram key, its keys, table of eval keys)
+    # stage 9 is checked per document where its text is: corpus.dedup.contamination.ContaminationIndex
 
 Memory, besides the caller's inputs (each function's docstring says what it holds), measured by
 bench/dedup_arrays.py on 1M documents: exact dedup 41 B/doc beside the 16 B/doc digests; one band 34 B/doc beside
@@ -72,7 +64,7 @@ class Removed(NamedTuple):
     """What one step removes: documents (global indices, ascending) and the index each one names."""
 
     docs: np.ndarray           # (R,) int64
-    duplicate_of: np.ndarray   # (R,) int64: the survivor it duplicates (stage 9: the evaluation document)
+    duplicate_of: np.ndarray   # (R,) int64: the survivor it duplicates
 
 
 class Candidates(NamedTuple):
@@ -81,14 +73,6 @@ class Candidates(NamedTuple):
     pairs: np.ndarray          # (M, 2) int64, distinct rows (smaller index, larger index), bucket by bucket
     hot_buckets: int
     hot_bucket_members: int
-
-
-class KeyTable(NamedTuple):
-    """Evaluation keys for stage 9's exact matches: each distinct key with the smallest evaluation index holding
-    it (evaluation documents are indexed in id order, so that is the smallest id)."""
-
-    keys: np.ndarray           # (U,) distinct keys, ascending
-    owner: np.ndarray          # (U,) int64
 
 
 def _keys(keys) -> np.ndarray:
@@ -167,7 +151,7 @@ def survivor_sort(members, groups, priority, ids_of: IdsOf, top: int | None = No
 
 def exact_duplicates(keys, priority, ids_of: IdsOf, members=None) -> Removed:
     """Documents with equal keys form a group; its first member in survivor order survives and every other member
-    is removed naming it (ExactDedup's semantics, SPEC stage 7). Also the short-document fallback of stage 8: the
+    is removed naming it (SPEC stage 7). Also the short-document fallback of stage 8: the
     `short_key` of each document with fewer than `ngram` words, with `members` its global indices.
 
     keys: an (n, 16) uint8 or (n, 2) uint64 digest (or 1-D uint64) per member; members: (n,) global indices
@@ -389,7 +373,7 @@ def near_duplicates(edges, priority, ids_of: IdsOf) -> Removed:
     exact connected components: documents taken best first in survivor order, a document survives unless a
     verified neighbour already survived, else it is removed naming the best such neighbour. So no two survivors
     form a verified pair, every removed document names a survivor it was verified against, and a chain A~B~C
-    where A and C differ keeps both A and C. Replaces Hash-to-Min: no round limit, no unconverged edges.
+    where A and C differ keeps both A and C.
 
     Ids are asked for the documents that tie on priority with another in their component. Holds about 60 B per
     document in a pair and 25 B per edge (int32 row numbers), besides the edges."""
@@ -413,56 +397,3 @@ def near_duplicates(edges, priority, ids_of: IdsOf) -> Removed:
     np.minimum.at(named, worse[to_survivor], rank[better[to_survivor]])
     gone = np.flatnonzero(~survives)
     return _removed(nodes[gone], nodes[ranked[named[gone]]])
-
-
-def eval_band_candidates(members, hashes, eval_hashes, heads: int = HEADS) -> np.ndarray:
-    """(M, 2) int64 rows (document index, evaluation index) for one band of decontamination (SPEC stage 9,
-    FindContamination's buckets): every document whose band hash equals an evaluation document's pairs with the
-    first `heads` evaluation documents of that bucket. Evaluation documents are indexed 0..E-1 in id order, so
-    these are the smallest ids. Holds the evaluation band (E is small) and 24 B per member."""
-    members = np.asarray(members, dtype=np.int64)
-    hashes = np.asarray(hashes)
-    eval_hashes = np.asarray(eval_hashes)
-    _same_length(members=members, hashes=hashes)
-    order = np.argsort(eval_hashes, kind="stable")   # stable: a bucket's evaluation documents stay in id order
-    sorted_eval = eval_hashes[order]
-    low = np.searchsorted(sorted_eval, hashes, side="left")
-    count = np.minimum(np.searchsorted(sorted_eval, hashes, side="right") - low, heads)
-    return np.stack([np.repeat(members, count), order[_ranges(low, count)]], axis=1)
-
-
-def first_matches(pairs) -> Removed:
-    """Stage 9's decisions from verified (document, evaluation index) pairs: each document names the smallest
-    evaluation index (id) it matched, as FindContamination's FirstEvalMatch."""
-    pairs = _pairs(pairs, "pairs")
-    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
-    first = np.r_[True, pairs[1:, 0] != pairs[:-1, 0]][:len(pairs)]
-    return Removed(pairs[first, 0], pairs[first, 1])
-
-
-def key_table(owners, keys) -> KeyTable:
-    """The evaluation set's keys for `shared_keys`: its 13-gram keys (`minhash.ngram_keys`, ngram mode; an owner
-    repeated once per key) or the short keys of its short documents (jaccard mode's fallback). Small: E docs."""
-    owners = np.asarray(owners, dtype=np.int64)
-    keys = _keys(keys)
-    _same_length(owners=owners, keys=keys)
-    order = np.lexsort((owners, keys))
-    keys, owners = keys[order], owners[order]
-    first = np.r_[True, keys[1:] != keys[:-1]][:len(keys)]
-    return KeyTable(keys[first], owners[first])
-
-
-def shared_keys(members, keys, table: KeyTable) -> Removed:
-    """Documents holding any key of the evaluation table, each naming the smallest evaluation index among its
-    matches: stage 9's ngram mode (any shared 13-gram; run per unit, a member repeated once per key) and the
-    short-document fallback of jaccard mode. Holds 16 B per key."""
-    members = np.asarray(members, dtype=np.int64)
-    keys = _keys(keys)
-    _same_length(members=members, keys=keys)
-    if keys.dtype != table.keys.dtype:
-        raise ValueError(f"document keys ({keys.dtype}) and evaluation keys ({table.keys.dtype}) differ in type")
-    if not len(table.keys):
-        return Removed(np.zeros(0, np.int64), np.zeros(0, np.int64))
-    at = np.minimum(np.searchsorted(table.keys, keys), len(table.keys) - 1)
-    hit = table.keys[at] == keys
-    return first_matches(np.stack([members[hit], table.owner[at[hit]]], axis=1))

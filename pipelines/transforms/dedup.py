@@ -22,7 +22,7 @@ from corpus.config import Config, MinHashConfig
 from corpus.dedup import arrays
 from corpus.dedup.arrays import Removed
 from corpus.dedup.minhash import Banding, choose_banding, dedup_words, shingle_set
-from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY
+from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY, keys_schema
 from corpus.stages import STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP
 from corpus.stats import CountBook
 from pipelines.transforms.prepare import UnitSummary
@@ -41,7 +41,7 @@ def banding_for(mh: MinHashConfig) -> Banding:
 class _Corpus:
     """The prepared units as one numbered list of documents: number <-> (unit, row), and column readers."""
 
-    def __init__(self, units: list[UnitSummary], priorities: dict[str, int]):
+    def __init__(self, units: list[UnitSummary], priorities: dict[str, int], key_types: pa.Schema):
         self.units = sorted((u for u in units if u.docs), key=lambda u: u.key)
         sizes = np.array([u.docs for u in self.units], dtype=np.int64)
         self.starts = np.concatenate(([0], np.cumsum(sizes)))
@@ -50,10 +50,12 @@ class _Corpus:
         self.source_names = sorted({u.source for u in self.units})
         self.source_of = np.repeat([self.source_names.index(u.source) for u in self.units], sizes).astype(np.int16)
         self.priority = np.repeat([priorities.get(u.source, 0) for u in self.units], sizes).astype(np.int64)
+        self.key_types = key_types
 
     def column(self, name: str) -> pa.ChunkedArray:
         """One key column over every document (a unit at a time; the caller keeps only what it converts)."""
-        return pa.chunked_array([read_table(join(u.folder, "keys.parquet"), [name])[name] for u in self.units])
+        chunks = [chunk for u in self.units for chunk in read_table(join(u.folder, "keys.parquet"), [name])[name].chunks]
+        return pa.chunked_array(chunks, type=self.key_types.field(name).type)
 
     def rows_of(self, numbers: np.ndarray, file: str, columns: list[str]) -> dict[int, dict[str, Any]]:
         """Chosen documents' columns from a unit file (`keys.parquet` or `docs.parquet`): only those columns are
@@ -86,11 +88,14 @@ class Deduplicate(beam.PTransform):
     def _decide(self, units: list[UnitSummary]) -> dict[str, Any]:
         cfg = self._config
         priorities = {s.name: s.priority for s in cfg.sources}
-        expected = fingerprint("dedup", sorted((u.key, u.counts) for u in units), cfg.dedup, priorities)
+        expected = fingerprint("dedup", sorted((u.key, u.fingerprint) for u in units), cfg.dedup, priorities)
         folder = StepFolder(join(self._work, "dedup"))
         done = folder.done(expected)
         if done is None:
-            done = decide(_Corpus(units, priorities), cfg, folder)
+            folder.start()
+            mh = cfg.dedup.minhash
+            corpus = _Corpus(units, priorities, keys_schema(mh.num_perm, banding_for(mh).bands))
+            done = decide(corpus, cfg, folder)
             folder.finish(expected, done)
         return {"fingerprint": expected, "folder": folder.path, "counts": done["counts"]}
 
@@ -126,7 +131,9 @@ def decide(corpus: _Corpus, config: Config, folder: StepFolder) -> dict[str, Any
     # Stage 7: identical normalized text across all sources.
     exact = nothing
     if config.dedup.exact and n:
-        digests = np.frombuffer(b"".join(corpus.column("digest").to_pylist()), dtype=np.uint8).reshape(n, 16)
+        # Straight from Arrow's buffer of fixed-size 16-byte values: no Python object per document.
+        digests = np.frombuffer(corpus.column("digest").combine_chunks().buffers()[1], dtype=np.uint8,
+                                count=16 * n).reshape(n, 16)
         exact = arrays.exact_duplicates(digests, priority, ids_of)
         del digests
     count_stage(0, everyone, exact)
@@ -152,12 +159,17 @@ def decide(corpus: _Corpus, config: Config, folder: StepFolder) -> dict[str, Any
     count_stage(2, alive, contaminated)
     alive[contaminated.docs] = False
 
+    # An exact duplicate names its group's survivor, or, where near dedup removed that one, the survivor it went for.
+    final = dup8.copy()
+    hop = (final != arrays.KEPT) & (stage_of == 0)
+    hop &= dup8[np.where(hop, final, 0)] != arrays.KEPT
+    final[hop] = dup8[final[hop]]
     named: dict[int, str] = {}
-    survivors_named = dup8[~alive & (stage_of < 2)]
+    survivors_named = final[~alive & (stage_of < 2)]
     names = dict(zip(np.unique(survivors_named).tolist(), ids_of(np.unique(survivors_named)))) \
         if len(survivors_named) else {}
     for doc in np.flatnonzero(~alive).tolist():
-        named[doc] = names[int(dup8[doc])] if stage_of[doc] < 2 else None
+        named[doc] = names[int(final[doc])] if stage_of[doc] < 2 else None
     if len(contaminated.docs):
         matched_ids = corpus.column("contaminated_by").take(pa.array(contaminated.docs)).to_pylist()
         named.update(zip(contaminated.docs.tolist(), matched_ids))
@@ -224,9 +236,10 @@ def _write_decisions(corpus: _Corpus, folder: StepFolder, alive: np.ndarray, sta
                      duplicate_of: dict[int, str], cluster: np.ndarray) -> None:
     """One small file per unit with the rows that were removed or survive a cluster; none for a quiet unit."""
     marked = np.flatnonzero(~alive | (cluster > 1))
+    bounds = np.searchsorted(marked, corpus.starts)
     for u, unit in enumerate(corpus.units):
         path = folder.file(f"{unit.key}.parquet")
-        mine = marked[corpus.unit_of[marked] == u]
+        mine = marked[bounds[u]:bounds[u + 1]]
         if not len(mine):
             if FileSystems.exists(path):
                 FileSystems.delete([path])

@@ -33,7 +33,8 @@ from pipelines.workdir import StepFolder, fingerprint, publish, step_folder
 log = logging.getLogger(__name__)
 STEP = "prepared"
 EVAL_SOURCE = "evaluation"
-ROW_GROUP_ROWS = 1024       # rows buffered before a row group is written: bounds a worker's memory
+ROW_GROUP_ROWS = 1024       # rows buffered before a row group is written, or fewer once they hold
+ROW_GROUP_BYTES = 32 << 20  # this many bytes of text: bounds a worker's memory (a row can be a 10 MB book)
 
 
 @dataclass(frozen=True)
@@ -41,19 +42,20 @@ class UnitSummary:
     """What a prepared unit tells the rest of the pipeline: where its files are and what it counted."""
     key: str
     source: str
-    folder: str
+    folder: str                      # this run's work directory (never stored: the output may have moved)
+    fingerprint: str                 # of what the unit read and the settings it used: later steps chain on it
     docs: int                        # documents kept after stage 6 (rows of docs.parquet and keys.parquet)
     counts: tuple[tuple[tuple[str, str, str, str], tuple[int, int]], ...]
     reused: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "source": self.source, "folder": self.folder, "docs": self.docs,
+        return {"key": self.key, "source": self.source, "docs": self.docs,
                 "counts": [[list(k), list(v)] for k, v in self.counts]}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], reused: bool) -> "UnitSummary":
+    def from_json(cls, data: dict[str, Any], folder: str, fingerprint_: str, reused: bool) -> "UnitSummary":
         counts = tuple((tuple(k), tuple(v)) for k, v in data["counts"])
-        return cls(data["key"], data["source"], data["folder"], data["docs"], counts, reused)
+        return cls(data["key"], data["source"], folder, fingerprint_, data["docs"], counts, reused)
 
 
 def contamination_index(config: Config) -> ContaminationIndex | None:
@@ -90,18 +92,20 @@ class _BufferedParquet:
         self._file = FileSystems.create(path + ".tmp")
         self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
         self._rows: list[dict[str, Any]] = []
+        self._bytes = 0
         self.count = 0
 
-    def append(self, row: dict[str, Any]) -> None:
+    def append(self, row: dict[str, Any], n_bytes: int = 0) -> None:
         self._rows.append(row)
+        self._bytes += n_bytes
         self.count += 1
-        if len(self._rows) >= ROW_GROUP_ROWS:
+        if len(self._rows) >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
         if self._rows:
             self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-            self._rows = []
+            self._rows, self._bytes = [], 0
 
     def close(self) -> None:
         self._flush()
@@ -132,13 +136,14 @@ class PrepareUnit(beam.DoFn):
         folder = step_folder(self._work, STEP, unit.key)
         done = folder.done(unit_fingerprint)
         if done is not None:
-            yield UnitSummary.from_json(done, reused=True)
+            yield UnitSummary.from_json(done, folder.path, unit_fingerprint, reused=True)
             return
-        summary = self._prepare(unit, folder)
+        folder.start()
+        summary = self._prepare(unit, folder, unit_fingerprint)
         folder.finish(unit_fingerprint, summary.to_json())
         yield summary
 
-    def _prepare(self, unit: Unit, folder: StepFolder) -> UnitSummary:
+    def _prepare(self, unit: Unit, folder: StepFolder, unit_fingerprint: str) -> UnitSummary:
         counts = CountBook()
         settings = self._settings
         docs = _BufferedParquet(folder.file("docs.parquet"), DOCS_SCHEMA)
@@ -149,7 +154,7 @@ class PrepareUnit(beam.DoFn):
         def reject(rej: Rejection) -> None:
             counts.funnel(rej.source, rej.stage, rej.reason, rej.n_bytes)
             if keep_rejects:
-                rejects.append(rejection_row(rej))
+                rejects.append(rejection_row(rej), rej.n_bytes)
 
         for item in self._read(unit):
             if isinstance(item, Skipped):
@@ -172,12 +177,12 @@ class PrepareUnit(beam.DoFn):
                 doc = result
                 counts.funnel(doc.source, stage, "out", doc.n_bytes)
             else:
-                docs.append(document_row(doc))
+                docs.append(document_row(doc), doc.n_bytes)
                 matched = self._contamination.match(doc.text) if self._contamination else None
                 keys.append(document_keys(doc, settings, matched))
         for writer in (docs, keys, rejects):
             writer.close()
-        return UnitSummary(unit.key, unit.source, folder.path, docs.count,
+        return UnitSummary(unit.key, unit.source, folder.path, unit_fingerprint, docs.count,
                            tuple((tuple(k), tuple(v)) for k, v in counts.records()))
 
     def _read(self, unit: Unit) -> Iterator[Document | Rejection | Skipped]:

@@ -87,7 +87,7 @@ def _sample_texts(units: list[UnitSummary], dedup: dict[str, Any], plans: dict[s
         decisions = unit_decisions(dedup, unit)
         row = 0
         keys = read_table(join(unit.folder, "keys.parquet"), ["sample_position"])["sample_position"].to_numpy()
-        for batch in iter_batches(join(unit.folder, "docs.parquet")):
+        for batch in iter_batches(join(unit.folder, "docs.parquet"), columns=["text"]):
             texts = batch.column("text").to_pylist()
             for text in texts:
                 d = decisions.get(row)
@@ -119,6 +119,7 @@ class TrainTokenizer(beam.PTransform):
         if done is not None:
             with FileSystems.open(folder.file("spm.model")) as f:
                 return {"model": f.read(), "info": done}
+        folder.start()
         plans = _sample_plan(units, dedup, self._shares, cfg.sample_bytes)
         stats = {"docs": 0, "bytes": 0}
         started = time.time()
@@ -145,11 +146,12 @@ class TokenizeUnit(beam.DoFn):
         if self._model_sha != sha:
             self._tokenizer, self._model_sha = Tokenizer(model["model"]), sha
         cfg = self._config
-        expected = fingerprint(STEP, unit.key, unit.counts, dedup["fingerprint"], sha, cfg.mix.max_doc_tokens,
+        expected = fingerprint(STEP, unit.fingerprint, dedup["fingerprint"], sha, cfg.mix.max_doc_tokens,
                                cfg.seed, cfg.output.keep_rejects)
         folder = step_folder(self._work, STEP, unit.key)
         done = folder.done(expected)
         if done is None:
+            folder.start()
             done = self._tokenize(unit, dedup, folder)
             folder.finish(expected, done)
         yield dict(done, key=unit.key, source=unit.source, folder=folder.path, fingerprint=expected,

@@ -9,6 +9,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config, SourceConfig
 from corpus.intermediate import KeySettings
+from corpus.rules.langid import resolve_model_path
 from corpus.sources import relative_name
 from corpus.sources.base import compression
 from corpus.sources.units import Unit, plan_units
@@ -26,15 +27,27 @@ def listed_files(source: SourceConfig) -> list[tuple[str, str, int, float]]:
     return [found[p] for p in sorted(found)]
 
 
-def stage_settings(config: Config, settings: KeySettings, ftlang_cache: str | None) -> dict:
-    """Everything stages 1-6 and the key columns depend on: the config minus what later stages alone read."""
-    relevant = config.to_dict()
-    for later in ("mix", "tokenizer", "output"):
-        relevant.pop(later, None)
-    relevant["keep_rejects"] = config.output.keep_rejects
-    relevant["keys"] = dataclasses.asdict(settings)
-    relevant["ftlang_cache"] = ftlang_cache
-    return relevant
+def _file_identity(pattern: str | None) -> list:
+    """(path, size, modification time) of every file a setting names: editing one changes the fingerprint."""
+    if not pattern:
+        return []
+    return [(m.path, m.size_in_bytes, m.last_updated_in_seconds)
+            for r in FileSystems.match([pattern]) for m in r.metadata_list]
+
+
+def stage_settings(config: Config, source: SourceConfig, settings: KeySettings, ftlang_cache: str | None) -> dict:
+    """Everything stages 1-6 of a source's units and their key columns depend on, and nothing else (a new weight
+    or priority, or a later stage's setting, reuses every unit): the settings, and the files they name."""
+    plain = config.to_dict()
+    own = dict(plain["sources"][[s.name for s in config.sources].index(source.name)])
+    own.pop("priority")
+    dc = config.dedup.decontamination
+    model = resolve_model_path(config.langid.model, ftlang_cache)
+    return {"source": own, "seed": config.seed, "keep_rejects": config.output.keep_rejects,
+            **{key: plain[key] for key in ("languages", "langid", "normalize", "read", "content")},
+            "decontamination": plain["dedup"]["decontamination"], "keys": dataclasses.asdict(settings),
+            "files": [_file_identity(p) for p in (config.content.domain_blocklist, config.content.flagged_words,
+                                                  *dc.paths, str(model))]}
 
 
 # Compressed inputs hold about this many times their size in text (Common Crawl WET: ~3x): their units are cut
@@ -51,9 +64,9 @@ def planned_units(config: Config, settings: KeySettings, ftlang_cache: str | Non
     """[(unit, fingerprint)], the costliest first: a local runner deals a stage's elements to its workers in turn,
     so this order keeps the workers about equally busy. The fingerprint covers the unit's byte ranges, each file's
     size and modification time, and the stage settings."""
-    common = stage_settings(config, settings, ftlang_cache)
     planned = []
     for source in config.sources:
+        common = stage_settings(config, source, settings, ftlang_cache)
         files = listed_files(source)
         stamps = {path: (size, mtime) for path, _, size, mtime in files}
         for packed in (False, True):

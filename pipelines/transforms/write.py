@@ -6,6 +6,7 @@ Rejects go the same way into their own shards. Memory per worker is a bounded bu
 from __future__ import annotations
 
 import json
+import resource
 from typing import Any, Iterator
 
 import apache_beam as beam
@@ -54,7 +55,8 @@ def _mixed(batches: Iterator[pa.RecordBatch], plan, seed: int, counts: CountBook
                 counts.add(("output_tokens", source, langs[row] or "und", ""), tokens[row] or 0, 0)
         if take:
             out = batch.take(pa.array(np.asarray(take, dtype=np.int64)))
-            yield out.set_column(out.schema.get_field_index("id"), "id", pa.array(new_ids, pa.string()))
+            at = out.schema.get_field_index("id")
+            yield out.set_column(at, out.schema.field(at), pa.array(new_ids, pa.string()))
 
 
 class WriteRuns(beam.DoFn):
@@ -71,10 +73,11 @@ class WriteRuns(beam.DoFn):
         folder = step_folder(self._work, "runs", unit["key"])
         done = folder.done(expected)
         if done is None:
+            folder.start()
             done = self._write(unit, plan, rejects_shards, folder)
             folder.finish(expected, done)
-        for kind, shard, path in done["runs"]:
-            yield kind, shard, path
+        for kind, shard, name in done["runs"]:
+            yield kind, shard, folder.file(name)
         yield "counts", done["counts"]
 
     def _write(self, unit, plan, rejects_shards, folder) -> dict[str, Any]:
@@ -83,9 +86,9 @@ class WriteRuns(beam.DoFn):
 
         def opener(kind: str):
             def open_run(shard: int, part: int):
-                path = folder.file(f"{kind}-{shard:05d}-{part:03d}.arrow")
-                found.append((kind, shard, path))
-                return FileSystems.create(path)
+                name = f"{kind}-{shard:05d}-{part:03d}.arrow"
+                found.append((kind, shard, name))
+                return FileSystems.create(folder.file(name))
             return open_run
 
         seed = self._config.seed
@@ -110,6 +113,13 @@ def rejects_shard_count(counts: dict, target_bytes: int) -> int:
 class _MergeShard(beam.DoFn):
     def __init__(self, staging: str, kind: str, seed: int):
         self._staging, self._kind, self._seed = staging, kind, seed
+
+    def setup(self):
+        # A shard merges one run per unit at once: hundreds of open files on a big corpus. Let the process have
+        # as many as the system allows (the usual soft limit is 1024).
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     def process(self, element, count: int):
         shard, paths = element
