@@ -35,7 +35,8 @@ class _OneLineFailures(logging.Filter):
 
 _FAILURES = _OneLineFailures()
 
-_WORKER_LOG = re.compile(r'^Worker: severity: (\w+) .*? message: "((?:[^"\\]|\\.)*)"(?: .*? log_location: "([^"]*)")?', re.S)
+_WORKER_LOG = re.compile(r'^Worker: severity: (\w+) .*? message: "((?:[^"\\]|\\.)*)"'
+                         r'(?: .*? log_location: "([^"]*)")?', re.S)
 
 
 def _unescape(text: str) -> str:
@@ -128,8 +129,9 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool
     docs_out = sum(v["docs_out"] for v in cons["per_source"].values())
     summary = result.manifest["summary"]
     reused = f", {summary['units_reused']:,} of them reused" if summary.get("units_reused") else ""
-    print(f"corpus: {docs_in:,} documents in ({summary.get('units', 0):,} units{reused}), {docs_out:,} written to "
-          f"{len(result.manifest['shards'])} shard(s) in {result.seconds:.1f} s; "
+    units = summary.get("units", 0)
+    print(f"corpus: {docs_in:,} documents in ({units:,} unit{'' if units == 1 else 's'}{reused}), {docs_out:,} "
+          f"written to {len(result.manifest['shards'])} shard(s) in {result.seconds:.1f} s; "
           f"conservation {'ok' if cons['ok'] else 'FAILED'}; see `corpus stats {out_dir}`", file=sys.stderr)
     for warning in result.stats.get("warnings") or []:
         print(f"corpus: warning: {warning}", file=sys.stderr)

@@ -3,7 +3,7 @@
 Every unit (a document or a part `ID#k`) has a 64-bit mix position from hash(seed, id). A source with sampling rate
 r = n + f repeats every unit n times and adds one more copy of the units with the smallest positions until f of its
 tokens are covered. The cut-off is found from a histogram of tokens over the top 16 bits of the position (a few
-thousand numbers per source, summed from each unit's histogram), so it is exact to one histogram bucket at any scale and to one
+thousand numbers per source, summed from each unit's), so it is exact to one histogram bucket at any scale and to one
 unit on small inputs: shares come out on target even when a source is a handful of long books, and nothing depends
 on random draws, workers or bundles. The tokenizer's training sample uses the same machinery with bytes (tokens do
 not exist yet), weighted by the same shares.

@@ -17,7 +17,8 @@ LONG = " ".join(f"word{i % 97} term{i % 89}" for i in range(200))
 
 def test_documents_read_back_with_their_fields_and_signals():
     doc = Document(id="web/a#1", source="web", text="Привет, мир.\nВторая строка.", url="https://x.example/a",
-                   title=None, lang="ru", lang_score=0.5, signals={"word_count": 4.0, "mean_word_length": 5.5})
+                   title=None, lang="ru", lang_score=0.5,
+                   signals={"word_count": 4.0, "mean_word_length": 5.5})
     table = pa.Table.from_pylist([document_row(doc)], schema=DOCS_SCHEMA)
     (back,) = documents_of(table)
     assert (back.id, back.source, back.text, back.url, back.title, back.lang, back.lang_score) == (

@@ -12,7 +12,8 @@ from typing import Iterable
 
 import numpy as np
 
-from corpus.dedup.minhash import (EXACT, MINHASH_SEED, YES, choose_banding, dedup_words, estimated_jaccard, exact_jaccard,
+from corpus.dedup.minhash import (EXACT, MINHASH_SEED, YES, choose_banding, dedup_words, estimated_jaccard,
+                                  exact_jaccard,
                                   ngram_keys, shingle_set, short_key, text_signature, verification)
 
 

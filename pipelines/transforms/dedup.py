@@ -54,7 +54,8 @@ class _Corpus:
 
     def column(self, name: str) -> pa.ChunkedArray:
         """One key column over every document (a unit at a time; the caller keeps only what it converts)."""
-        chunks = [chunk for u in self.units for chunk in read_table(join(u.folder, "keys.parquet"), [name])[name].chunks]
+        chunks = [chunk for u in self.units
+                  for chunk in read_table(join(u.folder, "keys.parquet"), [name])[name].chunks]
         return pa.chunked_array(chunks, type=self.key_types.field(name).type)
 
     def rows_of(self, numbers: np.ndarray, file: str, columns: list[str]) -> dict[int, dict[str, Any]]:
