@@ -69,7 +69,8 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ft
     # Stages 1-6, per unit of input.
     prepared = (p
                 | "ListUnits" >> beam.Create(list(enumerate(units)))
-                | "SpreadUnits" >> beam.GroupByKey()      # one key per unit, in the planned (costliest-first) order
+                # One key per unit: spread over workers (the local runner deals them in the planned order).
+                | "SpreadUnits" >> beam.GroupByKey()
                 | "Unkey" >> beam.FlatMap(lambda kv: kv[1])
                 | "ReadAndFilter" >> beam.ParDo(PrepareUnit(config, work, settings, ftlang_cache)))
     all_prepared = prepared | "AllPrepared" >> beam.combiners.ToList()
