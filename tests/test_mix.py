@@ -26,9 +26,14 @@ def histogram(units: dict[str, int], seed: int = 0) -> dict[int, int]:
     return hist
 
 
+def web_and_books() -> dict:
+    """10,000 tokens of web in 100 units, 1,000 tokens of books in 10."""
+    return {"web": histogram({f"w{i}": 100 for i in range(100)}),
+            "books": histogram({f"b{i}": 100 for i in range(10)})}
+
+
 def test_largest_mix_within_max_epochs_meets_the_shares():
-    hists = {"web": histogram({f"w{i}": 100 for i in range(100)}),       # 10,000 tokens
-             "books": histogram({f"b{i}": 100 for i in range(10)})}      # 1,000 tokens
+    hists = web_and_books()
     plans = plan_mix(hists, {"web": 0.5, "books": 0.5}, None, max_epochs=4)
     # books can give at most 4 epochs = 4,000 tokens; web matches it with 0.4 of itself.
     assert plans["books"].whole == 4 and plans["books"].planned == 4000
@@ -79,8 +84,7 @@ def test_config_share_targets_are_none_with_the_mix_off(tmp_path):
 
 
 def test_without_max_epochs_the_largest_mix_repeats_nothing():
-    hists = {"web": histogram({f"w{i}": 100 for i in range(100)}),       # 10,000 tokens
-             "books": histogram({f"b{i}": 100 for i in range(10)})}      # 1,000 tokens
+    hists = web_and_books()
     plans = plan_mix(hists, {"web": 0.5, "books": 0.5}, None, max_epochs=1)
     # books is used once (1,000 tokens) and web is cut to match it.
     assert plans["books"].whole == 1 and plans["books"].planned == 1000
