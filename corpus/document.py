@@ -29,7 +29,11 @@ class Document:
 
     @property
     def n_bytes(self) -> int:
-        return len(self.text.encode("utf-8"))
+        # Asked for at every funnel count: encoded once per text (a new text, as a part's, is measured anew).
+        cached = self.__dict__.get("_n_bytes")
+        if cached is None or cached[0] is not self.text:
+            cached = self.__dict__["_n_bytes"] = (self.text, len(self.text.encode("utf-8")))
+        return cached[1]
 
 
 @dataclass

@@ -9,12 +9,12 @@ from datasketch import MinHash
 from corpus.dedup.minhash import (EXACT, NO, YES, band_keys, bucket_pairs, candidate_probability, choose_banding,
                                   dedup_words, exact_jaccard, shingle_set, verification,
                                   estimated_jaccard, ngram_keys, order_key, resolve_component, short_key, shingles,
-                                  signature, text_signature)
+                                  shingle_hash32, signature, text_signature)
 from corpus.sample.generate import EN, RU
 
 
 def datasketch_signature(items, num_perm, seed):
-    m = MinHash(num_perm=num_perm, seed=seed)
+    m = MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash32)
     for item in items:
         m.update(item)
     return m.hashvalues

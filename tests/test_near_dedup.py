@@ -40,7 +40,7 @@ X2 = edit(X, [100])                 # a near copy of a higher-priority document
 Y = " ".join(EN[6:10])
 Z = " ".join(EN[10:12] + RU[7:10])
 V = " ".join(DE + FR + ES)
-V2 = edit(V, [41, 46, 229])         # true Jaccard 0.81, but its 256-slot estimate says 0.78
+V2 = edit(V, [33, 38, 200])         # true Jaccard 0.81, but its 256-slot estimate says 0.785
 SHORT_1, SHORT_2, SHORT_3 = "Click here to subscribe!", "click here to SUBSCRIBE", "Read more about us."
 LEAKED_SENTENCE = " ".join(Y.split(" ")[30:50])
 

@@ -67,10 +67,9 @@ class LanguageIdentifier:
         # ftlangdetect looks for <$FTLANG_CACHE>/<model name> and only downloads when it is missing: pointing the
         # cache at the resolved model's folder is what keeps it offline.
         os.environ["FTLANG_CACHE"] = str(self.model_path.parent)
-        self._low_memory = self.model_path.name == "lid.176.ftz"
-        from ftlangdetect import detect
+        from ftlangdetect.detect import get_or_load_model
 
-        self._detect = detect
+        self._model = get_or_load_model(low_memory=self.model_path.name == "lid.176.ftz")
         self.predict("warm up")   # load now, so a broken model fails at setup, not mid-run
 
     def predict(self, text: str) -> Prediction:
@@ -80,8 +79,10 @@ class LanguageIdentifier:
             folded = sample_windows(folded, self.sample_chars)
         if not folded:
             return Prediction("und", 0.0)
-        result = self._detect(folded, low_memory=self._low_memory)
-        return Prediction(result["lang"], float(result["score"]))
+        # What `ftlangdetect.detect` does after folding whitespace the same way (its `\s+` is str.split's
+        # whitespace), without folding the text a second time: the fastText call and its label and score.
+        (probability, label), = self._model.f.predict(folded + "\n", 1, 0.0, "strict")
+        return Prediction(label.replace("__label__", ""), min(float(probability), 1.0))
 
 
 SAMPLE_WINDOWS = 10

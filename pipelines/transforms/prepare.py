@@ -28,6 +28,7 @@ from corpus.sources import ReadContext, Skipped, reader_for, relative_name
 from corpus.sources.units import Unit, read_unit
 from corpus.stages import STAGE_READ, DocumentRules
 from corpus.stats import CountBook
+from pipelines.memory import release_memory
 from pipelines.workdir import StepFolder, fingerprint, publish, step_folder
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class PrepareUnit(beam.DoFn):
         folder.start()
         summary = self._prepare(unit, folder, unit_fingerprint)
         folder.finish(unit_fingerprint, summary.to_json())
+        release_memory()
         yield summary
 
     def _prepare(self, unit: Unit, folder: StepFolder, unit_fingerprint: str) -> UnitSummary:

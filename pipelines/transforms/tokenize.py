@@ -32,6 +32,7 @@ from corpus.stats import ADDED, CountBook
 from corpus.text.words import words
 from corpus.tokenizer import Tokenizer, encode_parts, train_tokenizer
 from pipelines.transforms.prepare import UnitSummary, _BufferedParquet
+from pipelines.memory import release_memory
 from pipelines.workdir import fingerprint, join, step_folder, write_bytes
 
 STEP = "tokenized"
@@ -48,6 +49,12 @@ def iter_batches(path: str, batch_rows: int = 1024, columns: list[str] | None = 
     with FileSystems.open(path) as f:
         # pre_buffer would read whole row groups ahead (pyarrow 25 kept ~320 MB of a 400 MB unit that way).
         yield from pq.ParquetFile(f, pre_buffer=False).iter_batches(batch_size=batch_rows, columns=columns)
+
+
+def word_count(doc) -> int:
+    """The document's words (SPEC §2a): the quality stage's count where it is exact in its float32 column."""
+    counted = doc.signals.get("word_count")
+    return int(counted) if counted is not None and counted < 1 << 24 else len(words(doc.text))
 
 
 def unit_decisions(dedup: dict[str, Any], unit: UnitSummary) -> dict[int, dict[str, Any]]:
@@ -154,6 +161,7 @@ class TokenizeUnit(beam.DoFn):
             folder.start()
             done = self._tokenize(unit, dedup, folder)
             folder.finish(expected, done)
+            release_memory()
         yield dict(done, key=unit.key, source=unit.source, folder=folder.path, fingerprint=expected,
                    prepared_folder=unit.folder)
 
@@ -180,12 +188,13 @@ class TokenizeUnit(beam.DoFn):
                     if d is not None:
                         doc.cluster_size = d["cluster_size"]
                     counts.funnel(doc.source, STAGE_TOKENIZE, "in", doc.n_bytes)
-                    n_words, n_bytes, base_id = len(words(doc.text)), doc.n_bytes, doc.id
+                    n_words, n_bytes, base_id = word_count(doc), doc.n_bytes, doc.id
                     parts = encode_parts(doc.text, tok, cfg.mix.max_doc_tokens)
                     total = 0
                     for k, (text, tokens) in enumerate(parts):
                         doc.id, doc.text, doc.tokens = part_id(base_id, k, len(parts)), text, tokens
-                        out.append(shard_row(doc))
+                        # Bytes of text and tokens: a row group stays small even of book-length parts.
+                        out.append(shard_row(doc), doc.n_bytes + tokens.nbytes)
                         bucket = histogram_bucket(mix_position(doc.id, cfg.seed))
                         tokens_hist[bucket] += len(tokens)
                         bytes_hist[bucket] += doc.n_bytes

@@ -21,6 +21,7 @@ from corpus.shards import shard_count, shard_name
 from corpus.stages import STAGE_MIX
 from corpus.stats import ADDED, CountBook
 from pipelines.transforms.tokenize import iter_batches
+from pipelines.memory import release_memory
 from pipelines.workdir import fingerprint, join, step_folder
 
 RUN_MEMORY_BYTES = 128 << 20     # rows a unit buffers before it sorts and writes a part of its runs
@@ -76,6 +77,7 @@ class WriteRuns(beam.DoFn):
             folder.start()
             done = self._write(unit, plan, rejects_shards, folder)
             folder.finish(expected, done)
+            release_memory()
         for kind, shard, name in done["runs"]:
             yield kind, shard, folder.file(name)
         yield "counts", done["counts"]
@@ -134,6 +136,7 @@ class _MergeShard(beam.DoFn):
         finally:
             for run in runs:
                 run.close()
+        release_memory()
         yield json.dumps({"path": name, "rows": merged.rows, "bytes": merged.bytes, "sha256": merged.sha256,
                           "index": shard, "count": count, "tokens": merged.tokens}, sort_keys=True)
 
