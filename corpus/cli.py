@@ -150,7 +150,7 @@ def _train_tokenizer(args: argparse.Namespace) -> int:
 
     from corpus.config import config_from_dict
     from corpus.document import Document
-    from corpus.mix import mix_position
+    from corpus.ids import TOKENIZER_SAMPLE, position
     from corpus.sources import ReadContext, reader_for, relative_name
     from corpus.tokenizer import Tokenizer, train_tokenizer
 
@@ -166,7 +166,7 @@ def _train_tokenizer(args: argparse.Namespace) -> int:
             ctx = ReadContext(source=src.name, path=path, rel=relative_name(pattern, path),
                               max_doc_bytes=config.read.max_doc_bytes, text_field=src.text_field)
             with open(path, "rb") as f:
-                docs += [(mix_position(d.id, args.seed, "tokenizer-sample"), d.id, d.text)
+                docs += [(position(d.id, args.seed, TOKENIZER_SAMPLE), d.id, d.text)
                          for d in reader_for(src.kind)(f, ctx) if isinstance(d, Document)]
     sample, size = [], 0
     for _, _, text in sorted(docs):

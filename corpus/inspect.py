@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import pyarrow.parquet as pq
 
-from corpus.stats import is_repeat
+from corpus.ids import is_repeat
 
 
 def load_stats(out_dir: str | Path) -> dict[str, Any]:

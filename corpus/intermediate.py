@@ -16,10 +16,8 @@ import pyarrow as pa
 from corpus.dedup.exact import exact_key
 from corpus.dedup.minhash import MINHASH_SEED, Banding, band_hashes, dedup_words, short_key, text_signature
 from corpus.document import Document
-from corpus.mix import mix_position
+from corpus.ids import TOKENIZER_SAMPLE, position
 from corpus.shards import SIGNAL_COLUMNS, doc_schema
-
-SAMPLE_PURPOSE = "tokenizer-sample"
 
 # A shard row before stage 11: everything but the tokens and what dedup decides.
 DOCS_SCHEMA = pa.schema([f for f in doc_schema() if f.name not in ("tokens", "n_tokens", "cluster_size")])
@@ -53,7 +51,7 @@ class KeySettings:
 def document_keys(doc: Document, settings: KeySettings, contaminated_by: str | None = None) -> dict[str, Any]:
     words = dedup_words(doc.text)
     row: dict[str, Any] = {"digest": exact_key(doc.text), "n_bytes": doc.n_bytes,
-                           "sample_position": mix_position(doc.id, settings.seed, SAMPLE_PURPOSE),
+                           "sample_position": position(doc.id, settings.seed, TOKENIZER_SAMPLE),
                            "key_kind": NO_KEY, "short_key": None, "signature": None,
                            "contaminated_by": contaminated_by}
     bands = [None] * settings.banding.bands

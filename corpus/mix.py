@@ -11,10 +11,11 @@ not exist yet), weighted by the same shares.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass
+
+from corpus.ids import MIX, position
 
 HISTOGRAM_BITS = 16
 # MassiveText mixture (Gopher, Rae et al. 2021, Table 2): shares of output tokens per category.
@@ -23,9 +24,8 @@ MASSIVETEXT_WEIGHTS = {"web": 0.48, "books": 0.27, "c4": 0.10, "news": 0.10, "co
 KIND_CATEGORIES = {"warc": "web", "wet": "web", "wikipedia": "wikipedia", "books": "books"}
 
 
-def mix_position(unit_id: str, seed: int, purpose: str = "mix") -> int:
-    digest = hashlib.blake2b(f"{purpose}\x00{seed}\x00{unit_id}".encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+def mix_position(unit_id: str, seed: int) -> int:
+    return position(unit_id, seed, MIX)
 
 
 def histogram_bucket(position: int) -> int:
@@ -85,16 +85,6 @@ def plan_mix(histograms: dict[str, dict[int, int]], weights: dict[str, float], t
         boundary, extra = _partial_bucket(histogram, (rate - whole) * available[source])
         plans[source] = SourcePlan(rate, whole, boundary, available[source], whole * available[source] + extra)
     return plans
-
-
-def copy_id(unit_id: str, copy: int) -> str:
-    """The first copy keeps the id; repeats (epochs beyond the first) get `@2`, `@3`, ... so ids stay unique."""
-    return unit_id if copy == 0 else f"{unit_id}@{copy + 1}"
-
-
-def part_id(doc_id: str, part: int, parts: int) -> str:
-    """SPEC stage 10: parts of a split document are `ID#k` (k from 0); an unsplit document keeps its id."""
-    return doc_id if parts == 1 else f"{doc_id}#{part}"
 
 
 def massivetext_category(kind: str, name: str) -> str | None:

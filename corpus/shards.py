@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.document import Document, Rejection
+from corpus.ids import SHUFFLE, position
 from corpus.rules.quality import QUALITY_SIGNALS
 from corpus.rules.repetition import REPETITION_SIGNALS
 from corpus.tokenizer import token_dtype
@@ -79,9 +80,8 @@ def rejection_row(rej: Rejection) -> dict[str, Any]:
 
 
 def shuffle_position(doc_id: str, seed: int) -> int:
-    """A 64-bit position from (seed, id): the deterministic global shuffle order (never Python's `hash`)."""
-    digest = hashlib.blake2b(f"{seed}\x00{doc_id}".encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+    """The global shuffle order of the shards' rows."""
+    return position(doc_id, seed, SHUFFLE)
 
 
 def shard_index(position: int, num_shards: int) -> int:

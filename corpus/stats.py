@@ -12,10 +12,10 @@ The pipeline counts in-graph (so counts are exact and runner-independent) as rec
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from typing import Any, Iterable
 
+from corpus.ids import is_repeat
 from corpus.stages import STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP
 
 ADDED = "added:"   # a funnel key of rows a stage adds rather than drops, e.g. "added:parts"
@@ -245,14 +245,6 @@ def _summary(values: list[int]) -> dict[str, float]:
     mid = len(ordered) // 2
     median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     return {"mean": round(sum(ordered) / len(ordered), 2), "median": float(median)}
-
-
-_REPEAT = re.compile(r"@\d+$")
-
-
-def is_repeat(unit_id: str) -> bool:
-    """A copy the mix wrote for a second or later epoch (`ID@2`, `ID@3`, ...; `corpus.mix.copy_id`)."""
-    return bool(_REPEAT.search(unit_id))
 
 
 LENGTH_BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536)

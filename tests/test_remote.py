@@ -16,8 +16,8 @@ import yaml
 from corpus.config import config_from_dict, sample_config_path
 from pipelines.run import run_corpus
 
-STAGES = ("ListUnits", "ReadAndFilter", "Deduplicate", "TrainTokenizer", "WriteTokenizer", "Tokenize", "Mix",
-          "WriteRuns", "WriteShards", "WriteRejects", "WriteCounts")
+STAGES = ("ReadAndFilter", "Deduplicate", "TrainTokenizer", "WriteTokenizer", "Tokenize", "Mix", "WriteShards",
+          "WriteRejects", "WriteCounts", "WriteUnitsReused")
 
 
 def sample_config(prefix: str | None = None):

@@ -1,4 +1,4 @@
-from corpus.text.words import DEFAULT_BULLETS, is_bullet, lines, paragraphs, words
+from corpus.text.words import is_bullet, lines, paragraphs, words
 from corpus.rules.languages import language_rules
 
 
@@ -27,11 +27,19 @@ def test_paragraphs_split_on_two_or_more_newlines():
     assert paragraphs("one\ntwo\n\nthree\n \n\n\nfour") == ["one\ntwo", "three", "four"]
 
 
+DEFAULT_BULLETS = ("•", "‣", "⁃", "◦", "▪", "▫", "■", "□", "▶", "◀", "*", "-")   # SPEC §2a
+
+
+def test_default_bullets_are_the_spec_list():
+    assert language_rules(None).bullets == DEFAULT_BULLETS
+    assert language_rules("en").bullets == DEFAULT_BULLETS
+
+
 def test_bullets_need_a_following_space():
-    assert is_bullet("  • item")
-    assert is_bullet("* item")
-    assert not is_bullet("*emphasis*")
-    assert not is_bullet("-5 degrees")
+    assert is_bullet("  • item", DEFAULT_BULLETS)
+    assert is_bullet("* item", DEFAULT_BULLETS)
+    assert not is_bullet("*emphasis*", DEFAULT_BULLETS)
+    assert not is_bullet("-5 degrees", DEFAULT_BULLETS)
 
 
 def test_dialogue_dash_is_not_a_bullet_in_ru():
@@ -40,3 +48,4 @@ def test_dialogue_dash_is_not_a_bullet_in_ru():
     assert not is_bullet("— Привет", ru.bullets)
     assert is_bullet("- item", DEFAULT_BULLETS)
     assert is_bullet("• пункт", ru.bullets)
+    assert ru.bullets == tuple(b for b in DEFAULT_BULLETS if b != "-")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
 from corpus.document import Document, Rejection
+from corpus.ids import document_id, read_error_id
 
 GLOB_CHARS = "*?["
 
@@ -41,10 +42,10 @@ class ReadContext:
     end: int | None = None     # None: to the end of the file
 
     def doc_id(self, key: str | int | None = None) -> str:
-        return f"{self.source}/{self.rel}" + ("" if key is None else f"#{key}")
+        return document_id(self.source, self.rel, key)
 
     def error(self, reason: str, offset: int | str, message: str, n_bytes: int = 0, text: str = "") -> Rejection:
-        return Rejection(id=f"{self.source}/{self.rel}@{offset}", source=self.source, stage="read", reason=reason,
+        return Rejection(id=read_error_id(self.source, self.rel, offset), source=self.source, stage="read", reason=reason,
                          n_bytes=n_bytes, text=text, detail=f"{self.path}@{offset}: {message}")
 
 

@@ -59,10 +59,6 @@ _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
 
-# SPEC §2a bullet markers; a language may remove some (Russian: a dash opens dialogue, not a list item).
-DEFAULT_BULLETS = ("•", "‣", "⁃", "◦", "▪", "▫", "■", "□", "▶", "◀", "*", "-")
-
-
 def words(text: str) -> list[str]:
     """Words per SPEC §2a; punctuation is never a word."""
     if text.isascii() or _ASTRAL_RE.search(text) is None or _ASTRAL_MARK_RE.search(text) is None:
@@ -97,12 +93,13 @@ def _bullet_re(markers: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"^\s*[" + "".join(re.escape(m) for m in markers) + r"] ")
 
 
-def is_bullet(line: str, markers: tuple[str, ...] = DEFAULT_BULLETS) -> bool:
-    """A line whose first non-space character is a bullet marker followed by a space."""
+def is_bullet(line: str, markers: tuple[str, ...]) -> bool:
+    """A line whose first non-space character is a bullet marker followed by a space. The markers are language
+    data (SPEC §2a's list in rules/languages/default.yaml; `LanguageRules.bullets`)."""
     return bool(markers) and _bullet_re(markers).match(line) is not None
 
 
-def count_bullets(text_lines: list[str], markers: tuple[str, ...] = DEFAULT_BULLETS) -> int:
+def count_bullets(text_lines: list[str], markers: tuple[str, ...]) -> int:
     """How many of the lines are bullets (`is_bullet`), matched in one C-level pass."""
     if not markers:
         return 0

@@ -10,7 +10,7 @@ small file each (`<work>/dedup/<unit>.parquet`), with the funnel and dedup count
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -26,6 +26,7 @@ from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY, keys
 from corpus.stages import STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP
 from corpus.stats import CountBook
 from pipelines.transforms.prepare import UnitSummary
+from pipelines.transforms.stage import StageOutput
 from pipelines.transforms.tokenize import iter_batches, read_table
 from pipelines.workdir import StepFolder, fingerprint, join, write_bytes
 
@@ -77,14 +78,20 @@ class _Corpus:
 
 
 class Deduplicate(beam.PTransform):
-    """All prepared units (one list) -> {"fingerprint", "folder", "counts"}; decisions in `<work>/dedup/`."""
+    """Prepared units -> StageOutput: kept = one {"fingerprint", "folder", "counts"} (decisions in
+    `<work>/dedup/`), counts = the funnel of stages 7-9 and the dedup figures. It rejects by decision only: the
+    rejects are written with their text by Tokenize, which reads every survivor's text anyway."""
 
     def __init__(self, config: Config, work: str):
         super().__init__()
         self._config, self._work = config, work
 
-    def expand(self, all_prepared):
-        return all_prepared | "Decide" >> beam.Map(self._decide)
+    def expand(self, prepared):
+        decided = (prepared
+                   | "AllUnits" >> beam.combiners.ToList()
+                   | "Decide" >> beam.Map(self._decide))
+        counts = decided | "Counts" >> beam.FlatMap(lambda d: [(tuple(k), tuple(v)) for k, v in d["counts"]])
+        return StageOutput(decided, None, counts)
 
     def _decide(self, units: list[UnitSummary]) -> dict[str, Any]:
         cfg = self._config
@@ -191,26 +198,57 @@ def decide(corpus: _Corpus, config: Config, folder: StepFolder) -> dict[str, Any
     return {"counts": counts.records()}
 
 
+class Candidates(NamedTuple):
+    pairs: np.ndarray          # (k, 2) document numbers sharing at least one LSH band
+    hot_buckets: int           # buckets larger than `hot_bucket_size`, chained instead of paired
+    hot_members: int
+
+
+class Verified(NamedTuple):
+    edges: np.ndarray          # (k, 2) pairs at or above the threshold
+    exact_checked: int         # pairs whose estimate was too close to call, checked on their shingle sets
+
+
 def near_duplicates(corpus: _Corpus, mh: MinHashConfig, alive: np.ndarray, ids_of, counts: CountBook
                     ) -> tuple[Removed, Removed]:
     """Stage 8 over the documents exact dedup kept: (short documents removed on their whole key, near duplicates
-    removed). Candidates one band at a time, then verification (signatures of candidates only; text only for the
-    pairs near the threshold), then exact components and survivors."""
-    nothing = Removed(np.zeros(0, np.int64), np.zeros(0, np.int64))
-    short = nothing
+    removed), in SPEC §2's steps: candidates, verify, then components and their survivors (resolve)."""
     kind = corpus.column("key_kind").to_numpy()
-    short_docs = np.flatnonzero(alive & (kind == SHORT_KEY))
-    if len(short_docs):
-        keys = corpus.column("short_key").take(pa.array(short_docs)).to_pylist()
-        short = arrays.exact_duplicates(np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16),
-                                        corpus.priority, ids_of, members=short_docs)
-    long_docs = np.flatnonzero(alive & (kind == SIGNATURE_KEY))
+    short = short_duplicates(corpus, np.flatnonzero(alive & (kind == SHORT_KEY)), ids_of)
+    found = candidates(corpus, mh, np.flatnonzero(alive & (kind == SIGNATURE_KEY)), ids_of)
+    verified = verify(corpus, mh, found.pairs)
+    near = arrays.near_duplicates(verified.edges, corpus.priority, ids_of)      # components, then resolve
+    for name, value in (("candidate_pairs", (len(found.pairs), 0)),
+                        ("exact_checked_pairs", (verified.exact_checked, 0)),
+                        ("verified_pairs", (len(verified.edges), 0)),
+                        ("hot_buckets", (found.hot_buckets, found.hot_members))):
+        counts.set(("dedup", "near", name, ""), *value)
+    return short, near
+
+
+def short_duplicates(corpus: _Corpus, short_docs: np.ndarray, ids_of) -> Removed:
+    """Documents under one shingle: exact dedup on their whole dedup key (SPEC stage 8's fallback)."""
+    if not len(short_docs):
+        return Removed(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    keys = corpus.column("short_key").take(pa.array(short_docs)).to_pylist()
+    return arrays.exact_duplicates(np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16),
+                                   corpus.priority, ids_of, members=short_docs)
+
+
+def candidates(corpus: _Corpus, mh: MinHashConfig, long_docs: np.ndarray, ids_of) -> Candidates:
+    """LSH: pairs of documents that share a band, one band column at a time (8 bytes a document)."""
     pairs, hot, hot_members = np.empty((0, 2), np.int64), 0, 0
     for band in range(banding_for(mh).bands):
         hashes = corpus.column(f"band_{band}").take(pa.array(long_docs)).to_numpy()
         found = arrays.band_candidates(long_docs, hashes, corpus.priority, ids_of, mh.hot_bucket_size)
         pairs = arrays.unique_pairs(pairs, found.pairs)
         hot, hot_members = hot + found.hot_buckets, hot_members + found.hot_bucket_members
+    return Candidates(pairs, hot, hot_members)
+
+
+def verify(corpus: _Corpus, mh: MinHashConfig, pairs: np.ndarray) -> Verified:
+    """Every candidate pair on the Jaccard estimated from the full signatures (of candidates only); the pairs
+    within `exact_check_sigmas` of the threshold on their exact shingle sets (their text read back)."""
     members, rows = arrays.local_rows(pairs)
     signatures = corpus.rows_of(members, "keys.parquet", ["signature"])
     matrix = (np.stack([np.frombuffer(signatures[int(m)]["signature"], dtype="<u4") for m in members])
@@ -222,11 +260,7 @@ def near_duplicates(corpus: _Corpus, mh: MinHashConfig, alive: np.ndarray, ids_o
     texts = corpus.rows_of(members, "docs.parquet", ["text"])
     sets = [shingle_set(dedup_words(texts[int(m)]["text"]), mh.ngram) for m in members]
     edges = np.concatenate([sure, uncertain[arrays.exact_jaccards(rows, sets) >= mh.threshold]])
-    near = arrays.near_duplicates(edges, corpus.priority, ids_of)
-    for name, value in (("candidate_pairs", (len(pairs), 0)), ("exact_checked_pairs", (len(uncertain), 0)),
-                        ("verified_pairs", (len(edges), 0)), ("hot_buckets", (hot, hot_members))):
-        counts.set(("dedup", "near", name, ""), *value)
-    return short, near
+    return Verified(edges, len(uncertain))
 
 
 STAGES = ((STAGE_EXACT_DEDUP, "duplicate"), (STAGE_NEAR_DEDUP, "near_duplicate"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import apache_beam as beam
 import numpy as np
 
 from corpus.config import Config
 from corpus.mix import SourcePlan, plan_mix
 from corpus.shards import shard_count
+from pipelines.transforms.stage import StageOutput
 from pipelines.transforms.tokenize import read_histograms
 
 
@@ -41,3 +43,18 @@ def plan_output(tokenized: list[dict[str, Any]], config: Config) -> dict[str, An
         planned_bytes += plan.whole * int(b.sum()) + int(b[:plan.partial_bucket].sum())
     return {"plans": plans, "num_shards": shard_count(planned_bytes, config.output.shard_target_bytes,
                                                       config.output.num_shards)}
+
+
+class Mix(beam.PTransform):
+    """Tokenized units -> StageOutput whose kept is the one plan (`plan_output`). The mix rejects nothing (units it
+    leaves out are `not_sampled`, not rejects), and its funnel is counted where the plan is applied (WriteShards)."""
+
+    def __init__(self, config: Config):
+        super().__init__()
+        self._config = config
+
+    def expand(self, tokenized):
+        plan = (tokenized
+                | "AllUnits" >> beam.combiners.ToList()
+                | "Plan" >> beam.Map(plan_output, self._config))
+        return StageOutput(plan, None, None)

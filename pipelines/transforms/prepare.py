@@ -29,7 +29,8 @@ from corpus.sources.units import Unit, read_unit
 from corpus.stages import STAGE_READ, DocumentRules
 from corpus.stats import CountBook
 from pipelines.memory import release_memory
-from pipelines.workdir import StepFolder, fingerprint, publish, step_folder
+from pipelines.transforms.stage import RejectFile, StageOutput
+from pipelines.workdir import StepFolder, fingerprint, join, publish, step_folder
 
 log = logging.getLogger(__name__)
 STEP = "prepared"
@@ -198,3 +199,27 @@ class PrepareUnit(beam.DoFn):
 
 def _open_raw(path: str):
     return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+
+class ReadAndFilter(beam.PTransform):
+    """Stages 1-6 over the planned units -> StageOutput: kept = one UnitSummary per unit, rejected = each unit's
+    rejects file, counts = each unit's funnel and read counts."""
+
+    def __init__(self, config: Config, work: str, settings: KeySettings, units: list[tuple[Unit, str]],
+                 ftlang_cache: str | None):
+        super().__init__()
+        self._config, self._work, self._settings = config, work, settings
+        self._units, self._ftlang_cache = units, ftlang_cache
+
+    def expand(self, p):
+        summaries = (p
+                     | "ListUnits" >> beam.Create(list(enumerate(self._units)))
+                     # One key per unit: spread over workers (the local runner deals them in the planned order).
+                     | "SpreadUnits" >> beam.GroupByKey()
+                     | "Unkey" >> beam.FlatMap(lambda kv: kv[1])
+                     | "Prepare" >> beam.ParDo(PrepareUnit(self._config, self._work, self._settings,
+                                                           self._ftlang_cache)))
+        rejected = summaries | "RejectFiles" >> beam.Map(
+            lambda u: RejectFile(f"{STEP}-{u.key}", join(u.folder, "rejects.parquet"), u.fingerprint))
+        counts = summaries | "Counts" >> beam.FlatMap(lambda u: u.counts)
+        return StageOutput(summaries, rejected, counts)

@@ -24,7 +24,8 @@ from apache_beam.io.filesystems import FileSystems
 from corpus.config import Config
 from corpus.document import Rejection
 from corpus.intermediate import documents_of
-from corpus.mix import HISTOGRAM_BITS, SourcePlan, histogram_bucket, mix_position, part_id, plan_mix
+from corpus.ids import part_id
+from corpus.mix import HISTOGRAM_BITS, SourcePlan, histogram_bucket, mix_position, plan_mix
 from corpus.shards import REJECT_SCHEMA, doc_schema, rejection_row
 from corpus.shards import document_row as shard_row
 from corpus.stages import STAGE_TOKENIZE
@@ -32,6 +33,7 @@ from corpus.stats import ADDED, CountBook
 from corpus.text.words import words
 from corpus.tokenizer import Tokenizer, encode_parts, train_tokenizer
 from pipelines.transforms.prepare import UnitSummary, _BufferedParquet
+from pipelines.transforms.stage import RejectFile, StageOutput
 from pipelines.memory import release_memory
 from pipelines.workdir import fingerprint, join, step_folder, write_bytes
 
@@ -91,22 +93,25 @@ def _sample_texts(units: list[UnitSummary], dedup: dict[str, Any], plans: dict[s
         plan = plans.get(unit.source)
         if plan is None or not unit.docs:
             continue
-        decisions = unit_decisions(dedup, unit)
-        row = 0
         keys = read_table(join(unit.folder, "keys.parquet"), ["sample_position"])["sample_position"].to_numpy()
+        # `plan.copies(position) > 0`, for the whole unit at once
+        chosen = ((keys >> np.uint64(64 - HISTOGRAM_BITS)).astype(np.int64) < plan.partial_bucket) | (plan.whole > 0)
+        for row, d in unit_decisions(dedup, unit).items():
+            if d["stage"] is not None:
+                chosen[row] = False
+        offset = 0
         for batch in iter_batches(join(unit.folder, "docs.parquet"), columns=["text"]):
-            texts = batch.column("text").to_pylist()
-            for text in texts:
-                d = decisions.get(row)
-                if (d is None or d["stage"] is None) and plan.copies(int(keys[row])) > 0:
-                    stats["docs"] += 1
-                    stats["bytes"] += len(text.encode("utf-8"))
-                    yield text
-                row += 1
+            rows = np.flatnonzero(chosen[offset:offset + batch.num_rows])
+            offset += batch.num_rows
+            # Only the chosen rows become Python strings (a partial sample leaves most of a unit's text unread).
+            for text in batch.column("text").take(pa.array(rows)).to_pylist():
+                stats["docs"] += 1
+                stats["bytes"] += len(text.encode("utf-8"))
+                yield text
 
 
 class TrainTokenizer(beam.PTransform):
-    """(unit summaries, dedup result) singletons -> one element {"model": bytes, "info": {...}}; cached in the work
+    """(prepared units, dedup result) -> one element {"model": bytes, "info": {...}}; cached in the work
     directory under the fingerprint of what it was trained on, so a resumed run does not train again."""
 
     def __init__(self, config: Config, work: str, shares: dict[str, float] | None):
@@ -114,8 +119,10 @@ class TrainTokenizer(beam.PTransform):
         self._config, self._work, self._shares = config, work, shares
 
     def expand(self, pcolls):
-        units, dedup = pcolls
-        return units | "Train" >> beam.Map(self._train, beam.pvalue.AsSingleton(dedup))
+        prepared, dedup = pcolls
+        return (prepared
+                | "AllUnits" >> beam.combiners.ToList()
+                | "Train" >> beam.Map(self._train, beam.pvalue.AsSingleton(dedup)))
 
     def _train(self, units: list[UnitSummary], dedup: dict[str, Any]) -> dict[str, Any]:
         cfg = self._config.tokenizer
@@ -211,6 +218,32 @@ class TokenizeUnit(beam.DoFn):
         np.savez_compressed(buffer, tokens=tokens_hist, bytes=bytes_hist)
         write_bytes(folder.file("histograms.npz"), buffer.getvalue())
         return {"rows": out.count, "rejects": rejects.count, "counts": counts.records()}
+
+
+class Tokenize(beam.PTransform):
+    """(prepared units, dedup result, model) -> StageOutput: kept = one tokenized-unit record per unit, rejected =
+    each unit's stage 7-9 rejects (written here, where the text is read), counts = funnel and fertility."""
+
+    def __init__(self, config: Config, work: str):
+        super().__init__()
+        self._config, self._work = config, work
+
+    def expand(self, pcolls):
+        prepared, dedup, model = pcolls
+        tokenized = (prepared
+                     | "OwnUnits" >> beam.Map(lambda u: u)   # its own input: not fused with the steps feeding its sides
+                     | "Encode" >> beam.ParDo(TokenizeUnit(self._config, self._work), beam.pvalue.AsSingleton(model),
+                                              beam.pvalue.AsSingleton(dedup)))
+        rejected = tokenized | "RejectFiles" >> beam.Map(
+            lambda t: RejectFile(f"{STEP}-{t['key']}", join(t["folder"], "rejects.parquet"), t["fingerprint"]))
+        counts = tokenized | "Counts" >> beam.FlatMap(lambda t: [(tuple(k), tuple(v)) for k, v in t["counts"]])
+        return StageOutput(tokenized, rejected, counts)
+
+
+def given_tokenizer(path: str) -> dict:
+    """A model the config names, read once when the graph is built (any Beam filesystem)."""
+    with FileSystems.open(path) as f:
+        return {"model": f.read(), "info": {"trained": False, "path": path}}
 
 
 def read_histograms(folder: str) -> tuple[np.ndarray, np.ndarray]:

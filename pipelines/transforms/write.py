@@ -15,16 +15,19 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config
-from corpus.mix import copy_id, mix_position
+from corpus.ids import copy_id
+from corpus.mix import mix_position
 from corpus.shard_runs import merge_runs, write_runs
 from corpus.shards import shard_count, shard_name
 from corpus.stages import STAGE_MIX
-from corpus.stats import ADDED, CountBook
-from pipelines.transforms.tokenize import iter_batches
+from corpus.stats import ADDED, CountBook, merge_counts
 from pipelines.memory import release_memory
+from pipelines.transforms.stage import RejectFile, StageOutput
+from pipelines.transforms.tokenize import iter_batches
 from pipelines.workdir import fingerprint, join, step_folder
 
 RUN_MEMORY_BYTES = 128 << 20     # rows a unit buffers before it sorts and writes a part of its runs
+RUNS_STEP = "runs"               # the work directory's folder of runs (deleted once the shards are written)
 
 
 def _plan_digest(plan: dict[str, Any]) -> str:
@@ -61,47 +64,107 @@ def _mixed(batches: Iterator[pa.RecordBatch], plan, seed: int, counts: CountBook
 
 
 class WriteRuns(beam.DoFn):
-    """Tokenized unit -> ("shards", shard, run path) elements and one ("counts", records) element per unit; the same
-    for the unit's rejects (stages 1-9) as ("rejects", shard, path). Reused when the unit, plan and shard counts
-    are those of a finished run."""
+    """Tokenized unit -> ("runs", shard, run path) elements and one ("counts", records) element: its rows with the
+    mix plan applied, as sorted runs. Reused when the unit and the plan are those of a finished run."""
 
     def __init__(self, config: Config, work: str):
         self._config, self._work = config, work
 
-    def process(self, unit: dict[str, Any], plan: dict[str, Any], rejects_shards: int):
-        cfg = self._config
-        expected = fingerprint("runs", unit["fingerprint"], _plan_digest(plan), rejects_shards, cfg.seed)
-        folder = step_folder(self._work, "runs", unit["key"])
+    def process(self, unit: dict[str, Any], plan: dict[str, Any]):
+        seed = self._config.seed
+        expected = fingerprint("runs", unit["fingerprint"], _plan_digest(plan), seed)
+        folder = step_folder(self._work, RUNS_STEP, unit["key"])
         done = folder.done(expected)
         if done is None:
             folder.start()
-            done = self._write(unit, plan, rejects_shards, folder)
+            counts = CountBook()
+            rows = iter_batches(join(unit["folder"], "units.parquet")) if unit["rows"] else iter(())
+            runs = write_runs(_mixed(rows, plan["plans"], seed, counts), seed, plan["num_shards"],
+                              _opener(folder, "shards"), memory_bytes=RUN_MEMORY_BYTES)
+            done = {"runs": [(r.shard, _run_name("shards", r.shard, r.part)) for r in runs],
+                    "counts": counts.records()}
             folder.finish(expected, done)
             release_memory()
-        for kind, shard, name in done["runs"]:
-            yield kind, shard, folder.file(name)
+        for shard, name in done["runs"]:
+            yield "runs", shard, folder.file(name)
         yield "counts", done["counts"]
 
-    def _write(self, unit, plan, rejects_shards, folder) -> dict[str, Any]:
-        counts = CountBook()
-        found: list[tuple[str, int, str]] = []
 
-        def opener(kind: str):
-            def open_run(shard: int, part: int):
-                name = f"{kind}-{shard:05d}-{part:03d}.arrow"
-                found.append((kind, shard, name))
-                return FileSystems.create(folder.file(name))
-            return open_run
+class WriteRejectRuns(beam.DoFn):
+    """RejectFile -> (shard, run path) elements: the file's rows as sorted runs over the reject shards. Reused
+    while the file's step and the number of reject shards are those of a finished run."""
 
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+
+    def process(self, rejected: RejectFile, rejects_shards: int):
         seed = self._config.seed
-        rows = iter_batches(join(unit["folder"], "units.parquet")) if unit["rows"] else iter(())
-        write_runs(_mixed(rows, plan["plans"], seed, counts), seed, plan["num_shards"], opener("shards"),
-                   memory_bytes=RUN_MEMORY_BYTES)
-        if self._config.output.keep_rejects:
-            rejected = [join(unit["prepared_folder"], "rejects.parquet"), join(unit["folder"], "rejects.parquet")]
-            batches = (b for path in rejected if FileSystems.exists(path) for b in iter_batches(path))
-            write_runs(batches, seed, rejects_shards, opener("rejects"), memory_bytes=RUN_MEMORY_BYTES)
-        return {"runs": found, "counts": counts.records()}
+        expected = fingerprint("reject-runs", rejected.fingerprint, rejects_shards, seed)
+        folder = step_folder(self._work, RUNS_STEP, rejected.key)
+        done = folder.done(expected)
+        if done is None:
+            folder.start()
+            batches = iter_batches(rejected.path) if FileSystems.exists(rejected.path) else iter(())
+            runs = write_runs(batches, seed, rejects_shards, _opener(folder, "rejects"), memory_bytes=RUN_MEMORY_BYTES)
+            done = {"runs": [(r.shard, _run_name("rejects", r.shard, r.part)) for r in runs]}
+            folder.finish(expected, done)
+            release_memory()
+        for shard, name in done["runs"]:
+            yield shard, folder.file(name)
+
+
+def _run_name(kind: str, shard: int, part: int) -> str:
+    return f"{kind}-{shard:05d}-{part:03d}.arrow"
+
+
+def _opener(folder, kind: str):
+    def open_run(shard: int, part: int):
+        return FileSystems.create(folder.file(_run_name(kind, shard, part)))
+    return open_run
+
+
+class WriteShards(beam.PTransform):
+    """(tokenized units, plan) -> StageOutput: kept = one index line per shard written, counts = the mix funnel
+    and the output counts (the plan applied). Runs per unit, then one merge per shard."""
+
+    def __init__(self, config: Config, work: str, staging: str, index_name: str):
+        super().__init__()
+        self._config, self._work, self._staging, self._index_name = config, work, staging, index_name
+
+    def expand(self, pcolls):
+        tokenized, plan = pcolls
+        written = (tokenized
+                   | "OwnUnits" >> beam.Map(lambda t: t)   # its own input: not fused with the steps feeding its side
+                   | "WriteRuns" >> beam.ParDo(WriteRuns(self._config, self._work), beam.pvalue.AsSingleton(plan)))
+        runs = written | "Runs" >> beam.Filter(lambda r: r[0] == "runs") | "ByShard" >> beam.Map(lambda r: r[1:])
+        counts = written | "Counts" >> beam.FlatMap(
+            lambda r: [(tuple(k), tuple(v)) for k, v in r[1]] if r[0] == "counts" else [])
+        shard_total = plan | "ShardCount" >> beam.Map(lambda pl: pl["num_shards"])
+        index = ((runs, shard_total)
+                 | "Merge" >> MergeShards(self._staging, "shards", self._config.seed)
+                 | "Index" >> beam.io.WriteToText(join(self._staging, self._index_name), shard_name_template=""))
+        return StageOutput(index, None, counts)
+
+
+class WriteRejects(beam.PTransform):
+    """(reject files of every stage, the counts of stages 1-9) -> the reject shards and their index. The number of
+    reject shards comes from the bytes those stages dropped."""
+
+    def __init__(self, config: Config, work: str, staging: str, index_name: str):
+        super().__init__()
+        self._config, self._work, self._staging, self._index_name = config, work, staging, index_name
+
+    def expand(self, pcolls):
+        files, counts = pcolls
+        target = self._config.output.shard_target_bytes
+        shards = (counts
+                  | "AllCounts" >> beam.combiners.ToList()
+                  | "ShardCount" >> beam.Map(lambda records: rejects_shard_count(merge_counts(records), target)))
+        runs = files | "WriteRuns" >> beam.ParDo(WriteRejectRuns(self._config, self._work),
+                                                 beam.pvalue.AsSingleton(shards))
+        return ((runs, shards)
+                | "Merge" >> MergeShards(self._staging, "rejects", self._config.seed)
+                | "Index" >> beam.io.WriteToText(join(self._staging, self._index_name), shard_name_template=""))
 
 
 def rejects_shard_count(counts: dict, target_bytes: int) -> int:
@@ -142,7 +205,7 @@ class _MergeShard(beam.DoFn):
 
 
 class MergeShards(beam.PTransform):
-    """(kind, shard, run path) elements of one kind -> one shard file per shard that has runs, and its index line."""
+    """(shard, run path) elements -> one shard file of `kind` per shard that has runs, and its index line."""
 
     def __init__(self, staging: str, kind: str, seed: int):
         super().__init__()
@@ -150,11 +213,8 @@ class MergeShards(beam.PTransform):
 
     def expand(self, pcolls):
         runs, count = pcolls
-        kind = self._kind
         return (runs
-                | "Select" >> beam.Filter(lambda r: r[0] == kind)
-                | "ByShard" >> beam.Map(lambda r: (r[1], r[2]))
                 | "GroupRuns" >> beam.GroupByKey()
-                | "Merge" >> beam.ParDo(_MergeShard(self._staging, kind, self._seed),
+                | "Merge" >> beam.ParDo(_MergeShard(self._staging, self._kind, self._seed),
                                         beam.pvalue.AsSingleton(count)))
 

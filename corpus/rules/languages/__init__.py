@@ -67,7 +67,8 @@ def language_rules(lang: str | None, override: Any = None, default_min_lang_scor
     min_score = shipped.get("min_lang_score", default_min_lang_score if default_min_lang_score is not None
                             else base["min_lang_score"])
     stop_words = shipped.get("stop_words", base["stop_words"])
-    bullets = shipped.get("bullets", base["bullets"])
+    # A language names the default markers it does not take (`not_bullets`) rather than repeating the list.
+    bullets = [b for b in shipped.get("bullets", base["bullets"]) if b not in shipped.get("not_bullets", ())]
     boilerplate = _boilerplate(lang or "")
     if override is not None:
         quality.update(override.quality)
