@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -264,6 +265,9 @@ def _finished_run(path: str) -> str:
         raise argparse.ArgumentTypeError(f"no such output directory: {path}")
     if not os.path.isfile(os.path.join(path, "stats.json")):
         raise argparse.ArgumentTypeError(f"{path} has no stats.json: not the output of a finished `corpus run`")
+    if not os.path.isfile(os.path.join(path, "manifest.json")):
+        # A run writes its manifest last: without one, the stats and shards there may be half replaced.
+        raise argparse.ArgumentTypeError(f"{path} has no manifest.json: its `corpus run` did not finish")
     return path
 
 
@@ -403,7 +407,11 @@ def _failure(exc: BaseException) -> tuple[str, int]:
         return f"config error: {exc}", 2
     if isinstance(exc, UserError):
         return str(exc), 2
-    return f"{_summary(exc)} (--debug shows the traceback)", 1
+    summary = _summary(exc)
+    if os.strerror(errno.ENOSPC) in summary:
+        # run_corpus has removed the run's staging files, so the disk is not left full
+        return f"{summary}; the unfinished output was removed (--debug shows the traceback)", 1
+    return f"{summary} (--debug shows the traceback)", 1
 
 
 def _fail(message: str, code: int) -> int:

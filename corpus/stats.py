@@ -181,6 +181,8 @@ def run_warnings(by_source: dict[str, dict[str, Any]], funnel: dict[str, list[di
     if target_tokens is not None and written < (1 - SHARE_TOLERANCE) * target_tokens:
         warnings.append(f"mix.target_tokens: {written:,} tokens written of {target_tokens:,} asked (sources are "
                         f"capped at mix.max_epochs)")
+    if tokenizer.get("untrained_reason"):
+        warnings.append(f"tokenizer: not trained: {tokenizer['untrained_reason']}")
     trained, requested = tokenizer.get("vocab_size"), tokenizer.get("requested_vocab_size")
     if tokenizer.get("trained") and trained is not None and requested is not None and trained < requested:
         warnings.append(f"tokenizer: {trained:,} pieces trained of tokenizer.vocab_size {requested:,} (the training "

@@ -296,13 +296,28 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     check_output_dir(out_dir)
     if not FileSystems.exists(out_dir):
         FileSystems.mkdirs(out_dir)
-    if FileSystems.exists(_join(out_dir, "manifest.json")):
-        FileSystems.delete([_join(out_dir, "manifest.json")])
+    # A previous run's output stays whole (manifest included) until this run's is complete: see the swap below.
     if FileSystems.exists(staging):
         _delete_tree(staging)
     if fresh and FileSystems.exists(work):
         _delete_tree(work)
 
+    try:
+        stats, manifest = _run_and_finalize(config, options, out_dir, staging, work, ftlang_cache, worker_stderr)
+    except BaseException:
+        # A failed run's staging files are of no use to the next run (the work directory is what it resumes
+        # from), and after a full disk they would keep it full.
+        try:
+            _delete_tree(staging)
+        except Exception:  # noqa: BLE001 - the original failure is the one to report
+            log.warning("could not remove %s", staging)
+        raise
+    return RunResult(out_dir=out_dir, stats=stats, manifest=manifest, seconds=time.time() - started)
+
+
+def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, staging: str, work: str,
+                      ftlang_cache: str | None, worker_stderr: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the pipeline into `staging`, then move its outputs into `out_dir` (the manifest last)."""
     p = beam.Pipeline(runner=local_runner(options, quiet_workers=not worker_stderr), options=options)
     units = build_pipeline(p, config, staging, work, ftlang_cache)
     progress = UnitProgress(work, units) if UnitProgress.wanted(work) else None
@@ -319,7 +334,8 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
                            if line.strip()))
     tokenizer = json.loads(_read_text(_join(staging, TOKENIZER_INFO)))
     shards = _complete_shards(staging, "shards", _read_index(_join(staging, SHARDS_INDEX)),
-                              doc_schema(tokenizer["vocab_size"]), config.output.num_shards)
+                              doc_schema(tokenizer["vocab_size"]) if tokenizer["vocab_size"] else doc_schema(),
+                              config.output.num_shards)
     rejects = (_complete_shards(staging, "rejects", _read_index(_join(staging, REJECTS_INDEX)), REJECT_SCHEMA, 1)
                if config.output.keep_rejects else [])
 
@@ -344,7 +360,10 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     if not stats["conservation"]["ok"]:
         log.error("conservation check failed: %s", "; ".join(stats["conservation"]["problems"]))
 
-    # Move into place: old shards/rejects out, new ones in, stats, then the manifest last.
+    # Move into place: the old manifest first (from here until the new one is written the folder is not a finished
+    # run, and `stats`, `show` and `report` say so), old shards/rejects out, new ones in, stats, the manifest last.
+    if FileSystems.exists(_join(out_dir, "manifest.json")):
+        FileSystems.delete([_join(out_dir, "manifest.json")])
     for kind in ("shards", "rejects"):
         _delete_matching(_join(out_dir, kind, "*.parquet"))
         if not FileSystems.exists(_join(out_dir, kind)):
@@ -352,7 +371,9 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     _delete_matching(_join(out_dir, "tokenizer", "spm.*"))
     if not FileSystems.exists(_join(out_dir, "tokenizer")):
         FileSystems.mkdirs(_join(out_dir, "tokenizer"))
-    moves = [entry["path"] for entry in shards + rejects] + ["tokenizer/spm.model", "tokenizer/spm.vocab"]
+    moves = [entry["path"] for entry in shards + rejects]
+    if tokenizer.get("sha256"):      # no model when no document survived
+        moves += ["tokenizer/spm.model", "tokenizer/spm.vocab"]
     for path in moves:
         FileSystems.rename([_join(staging, path)], [_join(out_dir, path)])
     _write_text(_join(out_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))
@@ -366,4 +387,5 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     _delete_tree(staging)
     _delete_tree(_join(work, "runs"))     # merged into the shards; the earlier steps stay for the next run
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
-    return RunResult(out_dir=out_dir, stats=stats, manifest=manifest, seconds=time.time() - started)
+    return stats, manifest
+

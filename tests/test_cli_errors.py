@@ -165,8 +165,10 @@ def test_a_full_disk_is_one_line_naming_the_path(beam_args, tmp_path):
     running, failure = not_warnings(done.stderr)
     assert running == f"corpus: running {sample_config_path()} -> {out}"
     assert failure.startswith(f"corpus: {out}/_staging/shards/part-0000")
-    assert failure.endswith(".parquet: No space left on device (--debug shows the traceback)")
+    assert failure.endswith(".parquet: No space left on device; the unfinished output was removed "
+                            "(--debug shows the traceback)")
     assert not (out / "manifest.json").exists()
+    assert not (out / "_staging").exists()     # a full disk is not left full by the failed run
 
 
 def interrupt(argv: list[str], after_running_s: float) -> tuple[subprocess.Popen, str]:

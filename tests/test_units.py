@@ -256,14 +256,15 @@ def test_warc_plain_and_gzip_per_record_split_reads_each_page_once():
         assert sum(r[0] == "doc" for r in whole) == 9 and sum(r[0] == "skipped" for r in whole) == 1 + 12 + 3
 
 
-def test_a_corrupt_member_costs_the_rest_of_its_range_only():
-    # A whole read ends at the damage; a range read ends its own range there, and the next range reads on.
+def test_a_corrupt_member_costs_its_record_only():
+    # Reading resumes at the next member that starts a record, in a whole read and in a range read alike.
     members = [gzip.compress(r, mtime=0) for r in wet_records(8)]
     members[3] = members[3][:12] + bytes(b ^ 0xFF for b in members[3][12:40]) + members[3][40:]
     data = b"".join(members)
     cut = sum(len(m) for m in members[:5])
     before, after = read_ranges("wet", "x.warc.wet.gz", data, [0, cut, len(data)])
-    assert [r[0] for r in before] == ["doc", "doc", "rejected"] and before[-1][2] == "corrupt_archive"
+    assert [r[0] for r in before] == ["doc", "doc", "doc", "rejected"]      # member 0 is the warcinfo record
+    assert before[-1][2] == "corrupt_archive" and before[-1][1].endswith(f"@{sum(len(m) for m in members[:3])}")
     record_id = "s/x.warc.wet.gz#urn:uuid:00000000-0000-0000-0000-{:012}".format
     record_5_at = sum(len(m) for m in members[:6])   # record 5 has no WARC-Record-ID
     assert [r[1] for r in after] == [record_id(4), f"s/x.warc.wet.gz#{record_5_at}", record_id(6), record_id(7)]

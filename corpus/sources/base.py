@@ -45,8 +45,8 @@ class ReadContext:
         return document_id(self.source, self.rel, key)
 
     def error(self, reason: str, offset: int | str, message: str, n_bytes: int = 0, text: str = "") -> Rejection:
-        return Rejection(id=read_error_id(self.source, self.rel, offset), source=self.source, stage="read", reason=reason,
-                         n_bytes=n_bytes, text=text, detail=f"{self.path}@{offset}: {message}")
+        return Rejection(id=read_error_id(self.source, self.rel, offset), source=self.source, stage="read",
+                         reason=reason, n_bytes=n_bytes, text=text, detail=f"{self.path}@{offset}: {message}")
 
 
 def relative_name(pattern: str, path: str) -> str:
@@ -89,11 +89,12 @@ def decode_utf8(data: bytes) -> str:
 
 
 def looks_binary(data: bytes) -> bool:
-    """NUL bytes or a high share of control bytes in the first 8 KB: not a text file."""
+    """More than 1% NUL bytes or 5% control bytes in the first 8 KB: not a text file (a stray NUL in a book is
+    damage, not a sign of binary; UTF-16 is told apart before this is asked)."""
     head = data[:8192]
     if not head:
         return False
-    if b"\x00" in head:
+    if head.count(0) > 0.01 * len(head):
         return True
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
     return controls / len(head) > 0.05
@@ -158,6 +159,8 @@ class SalvagingDecompressor(io.RawIOBase):
         self.members: list[tuple[int, int]] = []   # (decompressed offset, raw offset) of each member read
         self.stopped = False
         self.error: tuple[str, str] | None = None    # (reason, message)
+        self.error_at = 0   # raw offset of the error: where the data ends, or the start of the corrupt member
+        self.damaged: list[tuple[int, int, str]] = []  # (raw offset, raw bytes, message) of corrupt members skipped
 
     def _new(self):
         if self._kind == "gz":
@@ -198,6 +201,7 @@ class SalvagingDecompressor(io.RawIOBase):
             self._release()   # a member past `end` too short to start a record stays with this piece
             if self._in_member:
                 self.error = ("truncated_archive", f"the {self._kind} data ends inside a compressed member")
+                self.error_at = chunk_at      # where the raw data ends
             self._done = True
             return
         if not self._in_member:
@@ -209,8 +213,12 @@ class SalvagingDecompressor(io.RawIOBase):
         try:
             out = self._dec.decompress(chunk)
         except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as exc:
+            resumable = self._kind == "gz" and self._starts_record is not None
+            if resumable and self._resync(f"{type(exc).__name__}: {exc}"):
+                return
             self._release()
             self.error = ("corrupt_archive", f"{type(exc).__name__}: {exc}")
+            self.error_at = self.members[-1][1] if self.members else chunk_at
             self._done = True
             return
         self._in_member = True
@@ -230,6 +238,20 @@ class SalvagingDecompressor(io.RawIOBase):
             self._next_raw -= len(self._leftover)
             self._dec = self._new()
             self._in_member = False
+
+    def _resync(self, message: str) -> bool:
+        """A corrupt gzip member of a record file: go on at the next member that starts a record (gzip-per-record
+        files, as Common Crawl ships WARC and WET, lose one record, not the rest of the file). The damaged span
+        is recorded in `damaged`; False when no record member follows before `end`."""
+        member_at = self.members[-1][1] if self.members else self._next_raw
+        found = find_member(self._raw, "gz", member_at + 1, self._end, self._starts_record)
+        if found is None:
+            return False
+        self.damaged.append((member_at, found - member_at, message))
+        self._raw.seek(found)
+        self._next_raw, self._leftover = found, b""
+        self._dec, self._in_member = self._new(), False
+        return True
 
 
 def open_salvaging(stream: BinaryIO, path: str, start: int = 0, end: int | None = None,

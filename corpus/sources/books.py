@@ -12,8 +12,8 @@ from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, looks_binary, make_document, open_decompressed,
-                                 read_capped)
-from corpus.sources.encoding import decode_text_file
+                                 open_salvaging, read_capped)
+from corpus.sources.encoding import decode_text_file, utf16_without_bom
 from corpus.sources.fb2 import read_fb2
 
 _PG_START = re.compile(r"^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG.*$", re.I | re.M)
@@ -108,20 +108,25 @@ def rejoin_paragraphs(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _read_whole(stream: BinaryIO, ctx: ReadContext) -> tuple[str, Rejection | None]:
-    f = open_decompressed(stream, ctx.path)
+def _read_whole(stream: BinaryIO, ctx: ReadContext) -> tuple[str, Rejection | None, Rejection | None]:
+    """(text, the rejection of the file, damage): a compressed file cut off or damaged keeps every byte before
+    the damage (the text), and the damage is reported beside it (`truncated_archive`, `corrupt_archive`)."""
+    f, salvaging = open_salvaging(stream, ctx.path)
     try:
         data, too_large, total = read_capped(f, ctx.max_doc_bytes)
     except DECOMPRESSION_ERRORS as exc:
-        return "", ctx.error("corrupt_archive", 0, f"{type(exc).__name__}: {exc}")
+        return "", ctx.error("corrupt_archive", 0, f"{type(exc).__name__}: {exc}"), None
+    damage = None
+    if salvaging is not None and salvaging.error is not None:
+        damage = ctx.error(salvaging.error[0], salvaging.error_at, salvaging.error[1])
     if too_large:
-        return "", ctx.error("doc_too_large", 0, f"{total} bytes > read.max_doc_bytes", n_bytes=total)
+        return "", ctx.error("doc_too_large", 0, f"{total} bytes > read.max_doc_bytes", n_bytes=total), damage
     if not data.strip():
-        return "", ctx.error("empty_file", 0, "no text", n_bytes=len(data))
-    if looks_binary(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "", ctx.error("binary_file", 0, "binary content", n_bytes=len(data))
+        return "", damage or ctx.error("empty_file", 0, "no text", n_bytes=len(data)), None
+    if looks_binary(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and not utf16_without_bom(data):
+        return "", ctx.error("binary_file", 0, "binary content", n_bytes=len(data)), damage
     text, _encoding = decode_text_file(data)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None, damage
 
 
 def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
@@ -139,20 +144,22 @@ def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
             return
         yield from read_fb2(data, ctx, name)
         return
-    text, error = _read_whole(stream, ctx)
+    text, error, damage = _read_whole(stream, ctx)
     if error:
         yield error
-        return
-    author_match = _PG_AUTHOR.search(text[:5000])
-    text, title = strip_gutenberg(text)
-    text = rejoin_paragraphs(strip_site_notices(text))
-    yield make_document(ctx, None, text, title=title, author=author_match.group(1).strip() if author_match else None)
+    else:
+        author_match = _PG_AUTHOR.search(text[:5000])
+        text, title = strip_gutenberg(text)
+        text = rejoin_paragraphs(strip_site_notices(text))
+        yield make_document(ctx, None, text, title=title,
+                            author=author_match.group(1).strip() if author_match else None)
+    if damage:
+        yield damage
 
 
 def read_text(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
     """One document per file, text as is (web pages saved as text, articles)."""
-    text, error = _read_whole(stream, ctx)
-    if error:
-        yield error
-        return
-    yield make_document(ctx, None, text)
+    text, error, damage = _read_whole(stream, ctx)
+    yield error or make_document(ctx, None, text)
+    if damage:
+        yield damage

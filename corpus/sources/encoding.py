@@ -1,38 +1,56 @@
-"""Decoding whole text files: UTF-8/UTF-16 by BOM, strict UTF-8, then the legacy Cyrillic code pages.
+"""Decoding whole text files (books): a byte-order mark, UTF-16 without one, UTF-8 (a few damaged bytes allowed),
+then resiliparse's encoding detector for everything else.
 
-Russian books circulate as windows-1251 and KOI8-R. Both decode any byte string without error, so we pick the
-code page whose decoding reads most like Russian: the share of the most frequent lower-case Russian letters.
+Books circulate in legacy code pages (windows-1251 and KOI8-R Russian, cp1252 French, latin-1 German, cp1250
+Polish, Shift-JIS and EUC-JP Japanese). A single invalid byte must not turn a UTF-8 book into mojibake, so a file
+that is at least 99.9% valid UTF-8 is UTF-8, its bad bytes replaced by U+FFFD (which normalization counts).
 """
 
 from __future__ import annotations
 
-from corpus.sources.base import decode_utf8
+import codecs
 
-LEGACY_ENCODINGS = ("cp1251", "koi8_r")
-_FREQUENT_RU = set("оеаинтсрвлкмдпуяыь")   # ~75% of letters in Russian prose
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+MIN_VALID_UTF8 = 0.999
+SAMPLE_BYTES = 1 << 20          # what the detector reads (a book's first megabyte)
+_UTF16_PROBE = 8192
 
 
-def _russian_likeness(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    return sum(c in _FREQUENT_RU for c in letters) / len(letters)
+def utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" for UTF-16 text without a byte-order mark, else None. UTF-16 text has a zero
+    high byte in every ASCII character (spaces, newlines, punctuation, Latin letters), so one byte lane holds
+    many zeros and the other almost none; the guess must also decode to printable text."""
+    head = data[:_UTF16_PROBE - _UTF16_PROBE % 2]
+    if len(head) < 64:
+        return None
+    even, odd = head[0::2].count(0) / (len(head) // 2), head[1::2].count(0) / (len(head) // 2)
+    if max(even, odd) < 0.1 or min(even, odd) > 0.02:
+        return None
+    codec = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = head.decode(codec)
+    except UnicodeDecodeError:
+        text = head[:-2].decode(codec, errors="replace")     # the probe may end inside a surrogate pair
+    printable = sum(c.isprintable() or c in "\n\r\t" for c in text)
+    return codec if printable >= 0.95 * len(text) else None
 
 
 def decode_text_file(data: bytes) -> tuple[str, str]:
-    """(text, encoding). Undecodable UTF-8 falls back to U+FFFD replacement (counted by normalization)."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+    """(text, encoding name)."""
+    for bom, codec in BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, errors="replace"), codec
+    utf16 = utf16_without_bom(data)
+    if utf16 is not None:
+        return data.decode(utf16, errors="replace"), utf16
+    text = data.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= (1 - MIN_VALID_UTF8) * len(text):
+        return text, "utf-8"
+    from resiliparse.parse.encoding import detect_encoding
+
     try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    sample = data[:200_000]
-    best, best_score = None, 0.0
-    for enc in LEGACY_ENCODINGS:
-        score = _russian_likeness(sample.decode(enc, errors="replace"))
-        if score > best_score:
-            best, best_score = enc, score
-    if best is not None and best_score >= 0.5:
-        return data.decode(best, errors="replace"), best
-    return decode_utf8(data), "utf-8"
+        codec = codecs.lookup(detect_encoding(data[:SAMPLE_BYTES])).name
+    except LookupError:
+        return text, "utf-8"
+    return data.decode(codec, errors="replace"), codec

@@ -92,23 +92,44 @@ def looks_like_html(payload: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml")) or b"<html" in head
 
 
+# Codecs Python knows that no page is written in: labels naming them are treated as no label at all.
+_NOT_PAGE_ENCODINGS = {"idna", "punycode", "raw_unicode_escape", "unicode_escape", "raw-unicode-escape",
+                       "unicode-escape", "utf-7", "mbcs", "oem", "undefined"}
+# A declared charset under which at most this share of the bytes fails is trusted (a few damaged bytes become
+# U+FFFD); beyond it the label is wrong and the charset is detected.
+MAX_DAMAGED_FRACTION = 0.001
+
+
 def _codec(label: str | None) -> str | None:
+    """The text codec a charset label names, or None for a label Python cannot decode text with (`base64`,
+    `zlib`, `rot13`, `hex`, `uu`, `quopri`, `idna`, ... : a bytes-to-bytes or str-to-str codec, or none at all)."""
     if not label:
         return None
     label = label.strip().strip("\"'").lower()
     label = _SUPERSETS.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        name = codecs.lookup(label).name
+        b"a".decode(name, "replace")   # LookupError for a codec that is not a text encoding (not for b"")
+    except (LookupError, ValueError, TypeError):
         return None
+    return None if name in _NOT_PAGE_ENCODINGS else name
 
 
 def _decodes(payload: bytes, codec: str) -> bool:
     try:
         payload.decode(codec)
         return True
-    except UnicodeDecodeError:
+    except (UnicodeError, LookupError, ValueError):
         return False
+
+
+def _damaged_fraction(payload: bytes, codec: str) -> float:
+    """The share of characters that fail to decode under `codec` (1.0 when the codec cannot decode at all)."""
+    try:
+        text = payload.decode(codec, errors="replace")
+    except (UnicodeError, LookupError, ValueError):
+        return 1.0
+    return text.count("\ufffd") / max(1, len(text))
 
 
 def detect_charset(payload: bytes, header_charset: str | None) -> tuple[str, str]:
@@ -123,8 +144,10 @@ def detect_charset(payload: bytes, header_charset: str | None) -> tuple[str, str
             return codec, how
     if _decodes(payload, "utf-8"):
         return "utf-8", "utf-8"
-    if declared:
-        return declared[0]   # damaged bytes: trust the label; the few bad bytes become U+FFFD
+    for codec, how in declared:
+        if _damaged_fraction(payload, codec) <= MAX_DAMAGED_FRACTION:
+            return codec, how   # a few damaged bytes: trust the label; they become U+FFFD
+    # The label is wrong (a cp1251 page served as utf-8) or absent: detect.
     from resiliparse.parse.encoding import detect_encoding
 
     return _codec(detect_encoding(payload)) or "cp1252", "detected"
@@ -134,7 +157,10 @@ def decode_html(payload: bytes, header_charset: str | None) -> str:
     codec, _ = detect_charset(payload, header_charset)
     if codec == "utf-8" and payload.startswith(b"\xef\xbb\xbf"):
         payload = payload[3:]
-    return payload.decode(codec, errors="replace")
+    try:
+        return payload.decode(codec, errors="replace")
+    except (UnicodeError, LookupError, ValueError):
+        return payload.decode("utf-8", errors="replace")
 
 
 def extract_main_text(html: str, extractor: str = "trafilatura") -> str:

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, compression, decode_utf8, make_document,
-                                 open_decompressed)
+                                 open_salvaging)
 
 
 def _row_to_document(row: dict[str, Any], ctx: ReadContext, position: int, offset: int | str
@@ -48,17 +48,23 @@ def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Reject
         # its newline, so skip through the first newline from there.
         stream.seek(offset - 1)
         offset += len(stream.readline()) - 1
-    f = open_decompressed(stream, ctx.path)
+    # A damaged or cut-off .gz/.bz2/.xz keeps every line before the damage, and the damage is counted once.
+    f, damage = open_salvaging(stream, ctx.path)
+    cap = ctx.max_doc_bytes * 2     # JSON escaping can double the size of the text a line holds
     try:
-        for raw in f:
+        while raw := f.readline(cap + 1):
             line_offset = offset
             if end is not None and line_offset >= end:
                 return
             offset += len(raw)
             if not raw.strip():
                 continue
-            if len(raw) > ctx.max_doc_bytes * 2:   # JSON escaping can double the size of the text it holds
-                yield ctx.error("doc_too_large", line_offset, f"line of {len(raw)} bytes", n_bytes=len(raw))
+            if len(raw) > cap:
+                # Too long to be a document: stream past the rest of the line, never holding it.
+                while not raw.endswith(b"\n") and (raw := f.readline(1 << 20)):
+                    offset += len(raw)
+                size = offset - line_offset
+                yield ctx.error("doc_too_large", line_offset, f"line of {size} bytes", n_bytes=size)
                 continue
             try:
                 row = json.loads(decode_utf8(raw))
@@ -71,6 +77,8 @@ def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Reject
             yield _row_to_document(row, ctx, line_offset, line_offset)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", offset, f"{type(exc).__name__}: {exc}")
+    if damage is not None and damage.error is not None:
+        yield ctx.error(damage.error[0], damage.error_at, damage.error[1])
 
 
 def read_parquet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:

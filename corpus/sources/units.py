@@ -119,4 +119,15 @@ def read_unit(unit: Unit, kind: str, open_file: Callable[[str], BinaryIO], ctx: 
             yield piece_ctx.error("unreadable_file", piece.start, f"{type(exc).__name__}: {exc}")
             continue
         with stream:
-            yield from read(stream, piece_ctx)
+            if piece.start == 0 and piece.end == 0:
+                # A zero-byte file of any kind: counted, never silently nothing (issue 14).
+                yield piece_ctx.error("empty_file", 0, "the file is empty")
+                continue
+            last = None
+            try:
+                for item in read(stream, piece_ctx):
+                    last = item
+                    yield item
+            except Exception as exc:  # noqa: BLE001 - a reader's failure ends its piece, never the run
+                after = f" after {last.id}" if isinstance(last, (Document, Rejection)) else ""
+                yield piece_ctx.error("reader_error", piece.start, f"{type(exc).__name__}: {exc}{after}")

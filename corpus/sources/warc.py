@@ -14,7 +14,7 @@ from typing import BinaryIO, Iterator
 from corpus.document import Document, Rejection
 from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, Skipped, make_document
 from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
-from corpus.sources.warc_records import RecordError, WarcRecord, open_warc_piece
+from corpus.sources.warc_records import RecordError, WarcRecord, damage_errors, open_warc_piece
 
 
 def _page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
@@ -38,13 +38,23 @@ def _page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
     return make_document(ctx, rec.record_id or rec.offset, text, url=uri or None, date=rec.date)
 
 
+def _safe_page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
+    """`_page`, with anything it raises a counted `reader_error` of this record: one page never ends a run."""
+    try:
+        return _page(rec, ctx)
+    except Exception as exc:  # noqa: BLE001 - parsers and extractors fail in ways nobody lists
+        return ctx.error("reader_error", rec.offset, f"{type(exc).__name__}: {exc}", n_bytes=len(rec.body))
+
+
 def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Skipped]:
     records, damage = open_warc_piece(stream, ctx)
+    reported: set[int | str] = set()     # offsets of the records already rejected
     try:
         for rec in records:
             if isinstance(rec, RecordError):
+                reported.add(rec.offset)
                 if rec.partial is not None and rec.partial.type == "response":
-                    page = _page(rec.partial, ctx)
+                    page = _safe_page(rec.partial, ctx)
                     if isinstance(page, Document):
                         yield page
                 yield ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
@@ -52,8 +62,7 @@ def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
             if rec.type != "response":
                 yield Skipped(ctx.source, rec.type or "untyped", len(rec.body))
                 continue
-            yield _page(rec, ctx)
+            yield _safe_page(rec, ctx)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
-    if damage is not None and damage.error is not None:
-        yield ctx.error(damage.error[0], "end", damage.error[1])
+    yield from damage_errors(damage, ctx, reported)

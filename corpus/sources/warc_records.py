@@ -15,10 +15,13 @@ import re
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+from corpus.document import Rejection
 from corpus.sources.base import (ReadContext, SalvagingDecompressor, compression, find_boundary, find_member,
                                  open_salvaging)
 
 MAX_HEADER_LINES = 512
+MAX_LINE_BYTES = 1 << 16       # a header line, or a stretch of garbage between records, is read this much at a time
+BLOCK_SLACK = 1 << 16          # a record block may exceed read.max_doc_bytes by its HTTP headers
 _LINE_THEN_RECORD = re.compile(rb"\nWARC/")
 
 
@@ -50,7 +53,7 @@ class WarcRecord:
 @dataclass
 class RecordError:
     offset: int | str
-    reason: str          # truncated_record | malformed_record
+    reason: str          # truncated_record | malformed_record | bad_content_length
     message: str
     n_bytes: int = 0
     partial: "WarcRecord | None" = None   # a record cut off in its body: what did arrive
@@ -65,7 +68,7 @@ def _read_headers(f: BinaryIO) -> tuple[dict[str, str], int, bool]:
     headers: dict[str, str] = {}
     n_bytes = 0
     for _ in range(MAX_HEADER_LINES):
-        line = f.readline()
+        line = f.readline(MAX_LINE_BYTES)
         n_bytes += len(line)
         if not line:
             return headers, n_bytes, False
@@ -77,11 +80,60 @@ def _read_headers(f: BinaryIO) -> tuple[dict[str, str], int, bool]:
     return headers, n_bytes, True
 
 
-def iter_warc_records(f: BinaryIO, offset: int = 0, end: int | None = None) -> Iterator[WarcRecord | RecordError]:
+class _Pushback:
+    """A stream that bytes read too far can be handed back to (a record whose Content-Length ran past its end)."""
+
+    def __init__(self, f: BinaryIO):
+        self._f, self._back = f, b""
+
+    def unread(self, data: bytes) -> None:
+        self._back = data + self._back
+
+    def readline(self, limit: int = -1) -> bytes:
+        if not self._back:
+            return self._f.readline(limit)
+        line, newline, rest = self._back.partition(b"\n")
+        if newline:
+            self._back = rest
+            return line + newline
+        self._back = b""
+        if 0 <= limit <= len(line):
+            return line
+        return line + self._f.readline(-1 if limit < 0 else limit - len(line))
+
+    def read(self, n: int) -> bytes:
+        if self._back:
+            head, self._back = self._back[:n], self._back[n:]
+            return head + (self._f.read(n - len(head)) if len(head) < n else b"")
+        return self._f.read(n)
+
+
+# A record ends with two newlines; a block that holds them followed by a WARC version line and record headers has
+# run into the next record.
+_NEXT_RECORD = re.compile(rb"\r?\n\r?\n(WARC/\d+\.\d+\r?\n)")
+_RECORD_HEADERS = (b"warc-type:", b"warc-record-id:")
+
+
+def _next_record_in(block: bytes) -> int | None:
+    """Where a record's block runs into the next record (a Content-Length too long, or a corrupt gzip member
+    resynchronised on the next one), as the offset of the next record's `WARC/` line; None if it does not."""
+    if b"\nWARC/" not in block:      # nearly every block: one fast scan
+        return None
+    for match in _NEXT_RECORD.finditer(block):
+        head = block[match.end(1):match.end(1) + 2048].lower()
+        if any(name in head for name in _RECORD_HEADERS) and b"content-length:" in head:
+            return match.start(1)
+    return None
+
+
+def iter_warc_records(f: BinaryIO, offset: int = 0, end: int | None = None, max_block_bytes: int | None = None
+                      ) -> Iterator[WarcRecord | RecordError]:
     """Records of `f`, whose first byte lies at `offset`; with `end`, up to the first record header at or past
-    `end` (the records from there on are the next piece's)."""
+    `end` (the records from there on are the next piece's). A block longer than `max_block_bytes` is skipped
+    while it streams past (never held) and counted as `doc_too_large`; so is a line of garbage."""
+    f = _Pushback(f)   # type: ignore[assignment]
     while True:
-        line = f.readline()
+        line = f.readline(MAX_LINE_BYTES)
         if not line:
             return
         start = offset
@@ -91,7 +143,7 @@ def iter_warc_records(f: BinaryIO, offset: int = 0, end: int | None = None) -> I
         if not line.startswith(b"WARC/"):
             # Garbage between records: skip to the next record header and count one malformed record.
             skipped = len(line)
-            while (line := f.readline()) and not line.startswith(b"WARC/"):
+            while (line := f.readline(MAX_LINE_BYTES)) and not line.startswith(b"WARC/"):
                 skipped += len(line)
                 offset += len(line)
             yield RecordError(start, "malformed_record", "bytes outside any WARC record", skipped)
@@ -112,14 +164,38 @@ def iter_warc_records(f: BinaryIO, offset: int = 0, end: int | None = None) -> I
         except ValueError:
             yield RecordError(start, "malformed_record", "missing or invalid Content-Length")
             continue
+        if max_block_bytes is not None and length > max_block_bytes:
+            skipped = _skip(f, length)
+            offset += skipped
+            yield RecordError(start, "doc_too_large", f"a block of {length} bytes (read.max_doc_bytes)", skipped)
+            if skipped < length:
+                return
+            continue
         body = f.read(length)
         offset += len(body)
+        cut = _next_record_in(body)
+        if cut is not None:
+            # Resynchronise on the next record's header: hand its bytes back and keep what precedes them.
+            f.unread(body[cut:])
+            offset -= len(body) - cut
+            yield RecordError(start, "bad_content_length",
+                              f"Content-Length {length} runs into the next record {cut} bytes into the block",
+                              cut, WarcRecord(start, version, headers, body[:cut].rstrip(b"\r\n")))
+            continue
         if len(body) < length:
             yield RecordError(start, "truncated_record",
                               f"Content-Length {length} but only {len(body)} bytes follow", len(body),
                               WarcRecord(start, version, headers, body))
             return
         yield WarcRecord(start, version, headers, body)
+
+
+def _skip(f, n: int) -> int:
+    """Read past `n` bytes a chunk at a time; how many there were."""
+    done = 0
+    while done < n and (chunk := f.read(min(1 << 20, n - done))):
+        done += len(chunk)
+    return done
 
 
 def _record_starts_at(f: BinaryIO, at: int) -> bool:
@@ -161,11 +237,12 @@ def open_warc_piece(stream: BinaryIO, ctx: ReadContext
 
     A `.bz2` or `.xz` file cannot be split: the piece that starts at 0 reads all of it, any other nothing."""
     kind = compression(ctx.path)
+    cap = ctx.max_doc_bytes + BLOCK_SLACK
     if kind not in (None, "gz"):
         if ctx.start > 0:
             return iter(()), None
         f, damage = open_salvaging(stream, ctx.path)
-        return _labelled(iter_warc_records(f), damage), damage   # type: ignore[arg-type]
+        return _labelled(iter_warc_records(f, max_block_bytes=cap), damage), damage   # type: ignore[arg-type]
     start = ctx.start
     if start > 0:
         found = _first_record(stream, kind, start, ctx.end)
@@ -174,6 +251,20 @@ def open_warc_piece(stream: BinaryIO, ctx: ReadContext
         start = found
         stream.seek(start)
     if kind is None:
-        return iter_warc_records(stream, start, ctx.end), None
+        return iter_warc_records(stream, start, ctx.end, cap), None
     f, damage = open_salvaging(stream, ctx.path, start, ctx.end, starts_warc_record)
-    return _labelled(iter_warc_records(f), damage), damage   # type: ignore[arg-type]
+    return _labelled(iter_warc_records(f, max_block_bytes=cap), damage), damage   # type: ignore[arg-type]
+
+
+def damage_errors(damage: SalvagingDecompressor | None, ctx: ReadContext, reported: set[int | str]
+                  ) -> Iterator[Rejection]:
+    """The compressed damage of a piece as read errors: each corrupt member skipped (unless the record it held
+    was already rejected), then a cut-off or unreadable end."""
+    if damage is None:
+        return
+    for at, n_bytes, message in damage.damaged:
+        if at not in reported:
+            yield ctx.error("corrupt_archive", at, f"corrupt gzip member ({n_bytes} bytes skipped): {message}",
+                            n_bytes=n_bytes)
+    if damage.error is not None:
+        yield ctx.error(damage.error[0], damage.error_at, damage.error[1])

@@ -26,7 +26,7 @@ from corpus.rules.langid import LanguageIdentifier, resolve_model_path
 from corpus.shards import REJECT_SCHEMA, rejection_row
 from corpus.sources import ReadContext, Skipped, reader_for, relative_name
 from corpus.sources.units import Unit, read_unit
-from corpus.stages import STAGE_READ, DocumentRules
+from corpus.stages import FUNNEL_STAGES, STAGE_NORMALIZE, STAGE_READ, DocumentRules
 from corpus.stats import CountBook
 from pipelines.memory import release_memory
 from pipelines.transforms.stage import RejectFile, StageOutput
@@ -172,21 +172,39 @@ class PrepareUnit(beam.DoFn):
             doc: Document = item
             counts.funnel(doc.source, STAGE_READ, "in", doc.n_bytes)
             counts.funnel(doc.source, STAGE_READ, "out", doc.n_bytes)
-            for stage, result in self._rules.run(doc):
-                counts.funnel(doc.source, stage, "in", doc.n_bytes)
-                if isinstance(result, Rejection):
-                    reject(result)
-                    break
-                doc = result
-                counts.funnel(doc.source, stage, "out", doc.n_bytes)
-            else:
-                docs.append(document_row(doc), doc.n_bytes)
-                matched = self._contamination.match(doc.text) if self._contamination else None
-                keys.append(document_keys(doc, settings, matched))
+            kept = self._kept(doc, counts, reject)
+            if kept is not None:
+                docs.append(document_row(kept[0]), kept[0].n_bytes)
+                keys.append(kept[1])
         for writer in (docs, keys, rejects):
             writer.close()
         return UnitSummary(unit.key, unit.source, folder.path, unit_fingerprint, docs.count,
                            tuple((tuple(k), tuple(v)) for k, v in counts.records()))
+
+    def _kept(self, doc: Document, counts: CountBook, reject) -> tuple[Document, dict[str, Any]] | None:
+        """Stages 2-6 and the keys of one document: (the document as kept, its keys row), or None once it is
+        rejected. Whatever a rule raises is that document's `rule_error` under the stage that raised, logged with
+        its id; the run goes on (issue 14)."""
+        failing = STAGE_NORMALIZE    # the stage running now: where an exception would come from
+        try:
+            for stage, result in self._rules.run(doc):
+                counts.funnel(doc.source, stage, "in", doc.n_bytes)
+                if isinstance(result, Rejection):
+                    if stage == STAGE_NORMALIZE:   # undecodable or empty text: damage worth a line, as read errors
+                        log.warning("normalize drop (%s) %s", result.reason, doc.id)
+                    reject(result)
+                    return None
+                doc = result
+                counts.funnel(doc.source, stage, "out", doc.n_bytes)
+                failing = FUNNEL_STAGES[FUNNEL_STAGES.index(stage) + 1]
+            # Past stage 6 (`failing` is now exact_dedup): the keys that stages 7-9 read.
+            matched = self._contamination.match(doc.text) if self._contamination else None
+            return doc, document_keys(doc, self._settings, matched)
+        except Exception as exc:  # noqa: BLE001 - one document's failure is its rejection, never the run's end
+            counts.funnel(doc.source, failing, "in", doc.n_bytes)
+            log.warning("rule error (%s) %s: %s: %s", failing, doc.id, type(exc).__name__, exc)
+            reject(Rejection.of(doc, failing, "rule_error"))
+            return None
 
     def _read(self, unit: Unit) -> Iterator[Document | Rejection | Skipped]:
         cfg = self._config

@@ -133,8 +133,13 @@ class TrainTokenizer(beam.PTransform):
         if done is not None:
             with FileSystems.open(folder.file("spm.model")) as f:
                 return {"model": f.read(), "info": done}
-        folder.start()
         plans = _sample_plan(units, dedup, self._shares, cfg.sample_bytes)
+        if not any(plan.planned for plan in plans.values()):
+            # No document survived stages 1-9: nothing to train on, nothing to tokenize. The run still ends with
+            # its funnel (stats.json says why), not with SentencePiece's error on an empty sample.
+            return {"model": None, "info": {"trained": False, "sample_docs": 0, "sample_bytes": 0,
+                                            "untrained_reason": "no document survived stages 1-9"}}
+        folder.start()
         stats = {"docs": 0, "bytes": 0}
         started = time.time()
         model = train_tokenizer(_sample_texts(units, dedup, plans, stats), cfg.vocab_size, cfg.model_type)
@@ -156,9 +161,10 @@ class TokenizeUnit(beam.DoFn):
         self._model_sha = None
 
     def process(self, unit: UnitSummary, model: dict[str, Any], dedup: dict[str, Any]):
-        sha = hashlib.sha256(model["model"]).hexdigest()
+        sha = hashlib.sha256(model["model"]).hexdigest() if model["model"] is not None else None
         if self._model_sha != sha:
-            self._tokenizer, self._model_sha = Tokenizer(model["model"]), sha
+            # No model: no document survived, so there is nothing to encode (only dedup rejects to write).
+            self._tokenizer, self._model_sha = Tokenizer(model["model"]) if sha else None, sha
         cfg = self._config
         expected = fingerprint(STEP, unit.fingerprint, dedup["fingerprint"], sha, cfg.mix.max_doc_tokens,
                                cfg.seed, cfg.output.keep_rejects)
@@ -176,7 +182,7 @@ class TokenizeUnit(beam.DoFn):
         tok = self._tokenizer
         cfg = self._config
         decisions = unit_decisions(dedup, unit)
-        out = _BufferedParquet(folder.file("units.parquet"), doc_schema(tok.vocab_size))
+        out = _BufferedParquet(folder.file("units.parquet"), doc_schema(tok.vocab_size) if tok else doc_schema())
         rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
         tokens_hist = np.zeros(BUCKETS, dtype=np.int64)
         bytes_hist = np.zeros(BUCKETS, dtype=np.int64)
@@ -254,6 +260,8 @@ def read_histograms(folder: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _write_tokenizer(element, staging: str):
     model = element["model"]
+    if model is None:
+        return json.dumps(dict(element["info"], vocab_size=None, eos_id=None, sha256=None, dtype=None), sort_keys=True)
     tokenizer = Tokenizer(model)
     with FileSystems.create(f"{staging}/tokenizer/spm.model") as f:
         f.write(model)

@@ -1,0 +1,312 @@
+"""Issue 14: bad input never stops a run or silently shortens it.
+
+Every case sits between good documents and asserts three things: the run (or the read) goes on, the damage is
+counted under a named reason, and the good neighbours survive. The reader-level cases run in milliseconds; one
+`corpus run` over all of them at once checks the same through stats.json and the shards.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.config import config_from_dict
+from corpus.document import Document, Rejection
+from corpus.sample.generate import EN, RU
+from corpus.sources import READERS, ReadContext, reader_for
+from corpus.sources.units import Piece, Unit, read_unit
+from pipelines.run import run_corpus
+
+
+def page(paragraphs: list[str], title: str = "A page") -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}</article></body></html>"
+
+
+def response(url: str, html: bytes, content_type: str = "text/html", length_error: int = 0) -> bytes:
+    """One WARC response record; `length_error` makes its Content-Length wrong by that many bytes."""
+    http = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n\r\n".encode() + html
+    head = (f"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}>\r\n"
+            f"WARC-Target-URI: {url}\r\nWARC-Date: 2024-05-18T01:58:10Z\r\n"
+            f"Content-Type: application/http; msgtype=response\r\nContent-Length: {len(http) + length_error}\r\n\r\n")
+    return head.encode() + http + b"\r\n\r\n"
+
+
+def good(i: int) -> bytes:
+    return response(f"https://good.example/{i}", page([EN[i % len(EN)]], f"Good page {i}").encode())
+
+
+def per_record_gzip(records: list[bytes]) -> bytes:
+    """Common Crawl's layout: one gzip member per record."""
+    return b"".join(gzip.compress(r, mtime=0) for r in records)
+
+
+def member_offsets(data: bytes) -> list[int]:
+    import zlib
+
+    offsets, pos = [], 0
+    while pos < len(data):
+        offsets.append(pos)
+        d = zlib.decompressobj(31)
+        d.decompress(data[pos:])
+        pos = len(data) - len(d.unused_data)
+    return offsets
+
+
+def flip(data: bytes, at: int, n: int = 16) -> bytes:
+    damaged = bytearray(data)
+    for i in range(at, at + n):
+        damaged[i] ^= 0xFF
+    return bytes(damaged)
+
+
+def read(kind: str, name: str, data: bytes, **ctx_kw):
+    ctx = ReadContext(source="s", path=name, rel=name, **ctx_kw)
+    items = list(reader_for(kind)(io.BytesIO(data), ctx))
+    docs = [i for i in items if isinstance(i, Document)]
+    errors = Counter(i.reason for i in items if isinstance(i, Rejection))
+    return docs, errors, [i for i in items if isinstance(i, Rejection)]
+
+
+def urls(docs: list[Document]) -> list[str]:
+    return [d.url for d in docs]
+
+
+# ---------------------------------------------------------------- 1. charset labels that are no text encoding
+
+@pytest.mark.parametrize("label", ["base64", "zlib", "bz2", "hex", "rot13", "uu", "quopri", "idna", "punycode"])
+def test_a_charset_that_is_not_a_text_encoding_is_no_label(label):
+    html = page([EN[3]], "Labelled").encode()
+    in_header = response("https://bad.example/header", html, f"text/html; charset={label}")
+    in_meta = response("https://bad.example/meta", html.replace(b"<head>", f'<head><meta charset="{label}">'.encode()))
+    docs, errors, _ = read("warc", "x.warc", good(0) + in_header + in_meta + good(1))
+    assert urls(docs) == ["https://good.example/0", "https://bad.example/header", "https://bad.example/meta",
+                          "https://good.example/1"]
+    assert not errors
+    assert "Labelled" in docs[1].text or EN[3][:40] in docs[1].text
+
+
+# ---------------------------------------------------------------- 6. a declared charset the body is not in
+
+def test_a_cp1251_body_labelled_utf8_is_detected_not_rejected():
+    russian = page([RU[0], RU[1]], "Страница").encode("cp1251")
+    mislabelled = response("https://ru.example/1", russian, "text/html; charset=utf-8")
+    docs, errors, _ = read("warc", "x.warc", good(0) + mislabelled + good(1))
+    assert urls(docs) == ["https://good.example/0", "https://ru.example/1", "https://good.example/1"]
+    assert RU[0][:30] in docs[1].text and "\ufffd" not in docs[1].text
+
+
+def test_a_few_damaged_bytes_keep_the_declared_charset():
+    text = page([RU[2], RU[3]], "Почти").encode("utf-8")
+    damaged = text[:200] + b"\xff" + text[200:]          # one bad byte in a long UTF-8 page
+    docs, _, _ = read("warc", "x.warc", response("https://ru.example/2", damaged, "text/html; charset=utf-8"))
+    assert RU[2][:30] in docs[0].text
+
+
+# ---------------------------------------------------------------- 2. one corrupt gzip member
+
+def test_a_corrupt_member_of_a_per_record_gzip_loses_only_its_record():
+    records = [good(i) for i in range(6)]
+    data = per_record_gzip(records)
+    offsets = member_offsets(data)
+    damaged = flip(data, offsets[2] + 40)                 # member 3 of 6
+    docs, errors, rejections = read("warc", "x.warc.gz", damaged)
+    assert urls(docs) == [f"https://good.example/{i}" for i in (0, 1, 3, 4, 5)]
+    assert errors == Counter({"corrupt_archive": 1})
+    assert rejections[0].detail.startswith(f"x.warc.gz@{offsets[2]}:")     # the member's compressed offset
+
+
+def test_a_corrupt_member_of_a_real_common_crawl_excerpt(shared):
+    data = (shared / "cc/warc/resiliparse-CC-MAIN-2020-34-excerpt.warc.gz").read_bytes()
+    clean, _, _ = read("warc", "cc.warc.gz", data)
+    offsets = member_offsets(data)
+    lost_one = 0
+    for k in range(1, len(offsets) - 1):
+        if offsets[k] + 48 >= offsets[k + 1]:
+            continue
+        docs, errors, _ = read("warc", "cc.warc.gz", flip(data, offsets[k] + 40, 8))
+        assert errors == Counter({"corrupt_archive": 1}), k
+        assert len(docs) >= len(clean) - 1, k                 # at most the damaged record's page is lost
+        lost_one += len(docs) == len(clean) - 1
+    assert lost_one > 0                                      # some members held a response
+
+
+# ---------------------------------------------------------------- 5. a Content-Length that is too long
+
+def test_a_content_length_too_long_does_not_swallow_the_next_record():
+    long = response("https://bad.example/long", page([EN[5]], "Too long").encode(), length_error=400)
+    for data, name in ((good(0) + long + good(1) + good(2), "x.warc"),
+                       (per_record_gzip([good(0), long, good(1), good(2)]), "x.warc.gz")):
+        docs, errors, _ = read("warc", name, data)
+        assert urls(docs)[-2:] == ["https://good.example/1", "https://good.example/2"], name
+        assert urls(docs)[0] == "https://good.example/0"
+        assert errors == Counter({"bad_content_length": 1}), name
+
+
+# ---------------------------------------------------------------- 8, 9. empty and cut-off files
+
+@pytest.mark.parametrize("kind,name", [("warc", "x.warc"), ("warc", "x.warc.gz"), ("wet", "x.warc.wet.gz"),
+                                       ("jsonl", "x.jsonl"), ("jsonl", "x.jsonl.gz"), ("books", "x.txt")])
+def test_a_zero_byte_file_is_counted(kind, name, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(b"")
+    unit = Unit("s", (Piece(str(path), name, 0, 0),))
+    items = list(read_unit(unit, kind, lambda p: open(p, "rb"), ReadContext(source="s", path="", rel="")))
+    assert [(i.reason, i.id) for i in items] == [("empty_file", f"s/{name}@0")]
+
+
+def test_a_cut_off_gzipped_book_keeps_the_text_before_the_cut():
+    book = "\n\n".join(EN * 20).encode()
+    packed = gzip.compress(book, mtime=0)
+    docs, errors, _ = read("books", "b.txt.gz", packed[: len(packed) // 2])
+    assert len(docs) == 1 and EN[0][:40] in docs[0].text
+    assert errors == Counter({"truncated_archive": 1})
+
+
+def test_a_cut_off_jsonl_gz_keeps_every_line_before_the_cut():
+    noise = [hashlib.sha256(str(i).encode()).hexdigest() * 4 for i in range(300)]      # compresses little
+    lines = b"".join(json.dumps({"text": f"{i} {noise[i]}"}).encode() + b"\n" for i in range(300))
+    packed = gzip.compress(lines, mtime=0)
+    docs, errors, _ = read("jsonl", "x.jsonl.gz", packed[: len(packed) // 2])
+    assert len(docs) > 100 and [d.text.split()[0] for d in docs] == [str(i) for i in range(len(docs))]
+    assert errors["truncated_archive"] == 1 and set(errors) <= {"truncated_archive", "malformed_json"}
+
+
+# ---------------------------------------------------------------- 1. no exception from one document ends a run
+
+def test_a_reader_that_raises_ends_its_piece_not_the_run(tmp_path, monkeypatch):
+    def fragile(stream, ctx):
+        yield Document(id=ctx.doc_id(1), source=ctx.source, text="first")
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setitem(READERS, "fragile", fragile)
+    files = []
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("x")
+        files.append(Piece(str(tmp_path / name), name, 0, 1))
+    items = list(read_unit(Unit("s", tuple(files)), "fragile", lambda p: open(p, "rb"),
+                           ReadContext(source="s", path="", rel="")))
+    assert [getattr(i, "reason", i.text if isinstance(i, Document) else None) for i in items] == [
+        "first", "reader_error", "first", "reader_error"]
+    assert "RuntimeError: parser bug after s/a.txt#1" in items[1].detail
+
+
+def test_a_rule_that_raises_rejects_its_document_as_rule_error(tmp_path):
+    from pipelines.build import key_settings
+    from pipelines.transforms.prepare import PrepareUnit
+    from pipelines.transforms.units import planned_units
+
+    texts = [" ".join(EN[i:i + 2]) for i in range(0, 6, 2)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n"
+                                              for i, t in enumerate(texts)))
+    config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["d.jsonl"], "id_field": "id",
+                                            "languages": ["en"]}]}, base_dir=str(tmp_path))
+    settings = key_settings(config)
+    (unit, fingerprint), = planned_units(config, settings, None)
+    prepare = PrepareUnit(config, str(tmp_path / "work"), settings, None)
+    prepare.setup()
+    original = prepare._rules.quality
+
+    def quality(doc, words=None):
+        if doc.id.endswith("#1"):
+            raise ZeroDivisionError("a rule's bug")
+        return original(doc, words)
+
+    prepare._rules.quality = quality
+    summary, = prepare.process((unit, fingerprint))
+    counts = dict(summary.counts)
+    assert summary.docs == 2
+    assert counts[("funnel", "s", "quality", "rule_error")] == (1, len(texts[1].encode()))
+    assert counts[("funnel", "s", "quality", "in")][0] == 3
+    rejects = pq.read_table(Path(summary.folder) / "rejects.parquet").to_pylist()
+    assert [(r["id"], r["stage"], r["reason"]) for r in rejects] == [("s/d.jsonl#1", "quality", "rule_error")]
+
+
+# ---------------------------------------------------------------- the same through `corpus run`
+
+@pytest.fixture(scope="module")
+def damaged_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    (root / "web").mkdir()
+    (root / "text").mkdir()
+    charset = response("https://bad.example/charset", page([EN[6]], "Base64").encode(), "text/html; charset=base64")
+    (root / "web" / "charset.warc").write_bytes(good(0) + charset + good(1))
+    data = per_record_gzip([good(2), good(3), good(4), good(5)])
+    (root / "web" / "member.warc.gz").write_bytes(flip(data, member_offsets(data)[1] + 40))
+    long = response("https://bad.example/long", page([EN[7]], "Long").encode(), length_error=300)
+    (root / "web" / "length.warc").write_bytes(long + good(8) + good(9))
+    (root / "web" / "empty.warc.gz").write_bytes(b"")
+    lines = "".join(json.dumps({"text": " ".join(RU[i:i + 2])}, ensure_ascii=False) + "\n" for i in range(0, 10, 2))
+    (root / "text" / "good.jsonl").write_text(lines)
+    (root / "text" / "empty.jsonl").write_bytes(b"")
+    config = config_from_dict({
+        "sources": [{"name": "web", "kind": "warc", "paths": ["web/*"], "languages": ["en"]},
+                    {"name": "text", "kind": "jsonl", "paths": ["text/*"], "languages": ["ru"]}],
+        "tokenizer": {"vocab_size": 400}, "mix": {"enabled": False, "weights": {"web": 0.5, "text": 0.5}}},
+        base_dir=str(root))
+    result = run_corpus(config, str(root / "out"))
+    return root / "out", result, config
+
+
+def test_a_damaged_run_finishes_and_counts_every_case(damaged_run):
+    out, result, _ = damaged_run
+    stats = json.loads((out / "stats.json").read_text())
+    read_stage = {row["stage"]: row for row in stats["funnel"]["web"]}["read"]
+    assert read_stage["dropped"] == {"corrupt_archive": 1, "bad_content_length": 1, "empty_file": 1}
+    assert {row["stage"]: row for row in stats["funnel"]["text"]}["read"]["dropped"] == {"empty_file": 1}
+    assert stats["conservation"]["ok"]
+
+
+def test_a_damaged_run_keeps_the_good_neighbours(damaged_run):
+    out, _, _ = damaged_run
+    rows = [r for path in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(path).to_pylist()]
+    kept = {r["url"] for r in rows if r["source"] == "web"}
+    assert {f"https://good.example/{i}" for i in (0, 1, 2, 4, 5, 8, 9)} <= kept
+    assert "https://bad.example/charset" in kept
+    assert sum(r["source"] == "text" for r in rows) == 5
+
+
+# ---------------------------------------------------------------- 3. nothing survives
+
+def test_a_run_where_nothing_survives_ends_with_stats_and_a_warning(tmp_path):
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps({"text": EN[i]}) + "\n" for i in range(5)))
+    # English documents from a source that only takes Japanese: every one is dropped at language ID.
+    config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["t.jsonl"], "languages": ["ja"]}]},
+                              base_dir=str(tmp_path))
+    result = run_corpus(config, str(tmp_path / "out"))
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["sources"]["s"]["docs"] == 0
+    assert sum(stats["funnel"]["s"][0]["dropped"].values()) + sum(
+        sum(row["dropped"].values()) for row in stats["funnel"]["s"][1:]) == 5
+    assert any(w.startswith("tokenizer: not trained: no document survived") for w in stats["warnings"])
+    assert (tmp_path / "out" / "manifest.json").is_file() and result.manifest["summary"]["docs_out"] == 0
+
+
+# ---------------------------------------------------------------- 10. a failed rerun keeps the previous output
+
+def test_a_failed_rerun_leaves_the_previous_run_whole(tmp_path, damaged_run, monkeypatch):
+    import shutil
+
+    import pipelines.run
+
+    previous, _, config = damaged_run
+    out = tmp_path / "out"
+    shutil.copytree(previous, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the rerun fails after its pipeline ran")
+
+    monkeypatch.setattr(pipelines.run, "build_stats", failing)
+    with pytest.raises(RuntimeError):
+        run_corpus(config, str(out))
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before   # manifest included
+    assert not (out / "_staging").exists()
