@@ -153,6 +153,12 @@ def render_stats(stats: dict[str, Any]) -> str:
                           [[s, k, n] for s, kinds in stats["read_skipped"].items()
                            for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]))
         out.append("")
+    if stats.get("read_damaged"):
+        out.append("== damaged records whose documents were kept (the text that arrived)")
+        out.append(_table(["source", "damage", "records"],
+                          [[s, k, n] for s, kinds in stats["read_damaged"].items()
+                           for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]))
+        out.append("")
     d = stats["dedup"]
     out.append(f"== dedup ({DEDUP_LABEL})")
     out.append(_table(*dedup_table(stats)))

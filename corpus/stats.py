@@ -225,12 +225,16 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
     if tokenizer is not None:
         tokenizer = {**tokenizer, "fertility": build_fertility(counts)}
     skipped: dict[str, dict[str, int]] = {}
+    damaged: dict[str, dict[str, int]] = {}
     for (table, source, kind, _), (docs, _) in sorted(counts.items()):
         if table == "read_skipped":
             skipped.setdefault(source, {})[kind] = docs
+        elif table == "read_damaged":
+            damaged.setdefault(source, {})[kind] = docs
     return {
         "funnel": funnel,
         "read_skipped": skipped,
+        "read_damaged": damaged,
         "sources": by_source,
         "languages": dict(sorted(languages.items())),
         "dedup": build_dedup(counts, near_params),

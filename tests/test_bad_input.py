@@ -21,7 +21,7 @@ import pytest
 from corpus.config import config_from_dict
 from corpus.document import Document, Rejection
 from corpus.sample.generate import EN, RU
-from corpus.sources import READERS, ReadContext, reader_for
+from corpus.sources import READERS, Damaged, ReadContext, reader_for
 from corpus.sources.units import Piece, Unit, read_unit
 from pipelines.run import run_corpus
 
@@ -69,11 +69,13 @@ def flip(data: bytes, at: int, n: int = 16) -> bytes:
 
 
 def read(kind: str, name: str, data: bytes, **ctx_kw):
+    """(documents, rejection reasons, rejections, damage notes of kept documents)."""
     ctx = ReadContext(source="s", path=name, rel=name, **ctx_kw)
     items = list(reader_for(kind)(io.BytesIO(data), ctx))
     docs = [i for i in items if isinstance(i, Document)]
     errors = Counter(i.reason for i in items if isinstance(i, Rejection))
-    return docs, errors, [i for i in items if isinstance(i, Rejection)]
+    return docs, errors, [i for i in items if isinstance(i, Rejection)], Counter(
+        i.reason for i in items if isinstance(i, Damaged))
 
 
 def urls(docs: list[Document]) -> list[str]:
@@ -87,7 +89,7 @@ def test_a_charset_that_is_not_a_text_encoding_is_no_label(label):
     html = page([EN[3]], "Labelled").encode()
     in_header = response("https://bad.example/header", html, f"text/html; charset={label}")
     in_meta = response("https://bad.example/meta", html.replace(b"<head>", f'<head><meta charset="{label}">'.encode()))
-    docs, errors, _ = read("warc", "x.warc", good(0) + in_header + in_meta + good(1))
+    docs, errors, _, _ = read("warc", "x.warc", good(0) + in_header + in_meta + good(1))
     assert urls(docs) == ["https://good.example/0", "https://bad.example/header", "https://bad.example/meta",
                           "https://good.example/1"]
     assert not errors
@@ -99,15 +101,21 @@ def test_a_charset_that_is_not_a_text_encoding_is_no_label(label):
 def test_a_cp1251_body_labelled_utf8_is_detected_not_rejected():
     russian = page([RU[0], RU[1]], "Страница").encode("cp1251")
     mislabelled = response("https://ru.example/1", russian, "text/html; charset=utf-8")
-    docs, errors, _ = read("warc", "x.warc", good(0) + mislabelled + good(1))
+    docs, errors, _, _ = read("warc", "x.warc", good(0) + mislabelled + good(1))
     assert urls(docs) == ["https://good.example/0", "https://ru.example/1", "https://good.example/1"]
     assert RU[0][:30] in docs[1].text and "\ufffd" not in docs[1].text
+
+
+def test_a_latin1_book_with_few_accents_keeps_them():
+    text = ("An English book about the café and its £5 menu. " + EN[0] + "\n\n") * 50
+    docs, _, _, _ = read("books", "b.txt", text.encode("latin-1"))
+    assert "café" in docs[0].text and "£5" in docs[0].text and "\ufffd" not in docs[0].text
 
 
 def test_a_few_damaged_bytes_keep_the_declared_charset():
     text = page([RU[2], RU[3]], "Почти").encode("utf-8")
     damaged = text[:200] + b"\xff" + text[200:]          # one bad byte in a long UTF-8 page
-    docs, _, _ = read("warc", "x.warc", response("https://ru.example/2", damaged, "text/html; charset=utf-8"))
+    docs, _, _, _ = read("warc", "x.warc", response("https://ru.example/2", damaged, "text/html; charset=utf-8"))
     assert RU[2][:30] in docs[0].text
 
 
@@ -118,7 +126,7 @@ def test_a_corrupt_member_of_a_per_record_gzip_loses_only_its_record():
     data = per_record_gzip(records)
     offsets = member_offsets(data)
     damaged = flip(data, offsets[2] + 40)                 # member 3 of 6
-    docs, errors, rejections = read("warc", "x.warc.gz", damaged)
+    docs, errors, rejections, _ = read("warc", "x.warc.gz", damaged)
     assert urls(docs) == [f"https://good.example/{i}" for i in (0, 1, 3, 4, 5)]
     assert errors == Counter({"corrupt_archive": 1})
     assert rejections[0].detail.startswith(f"x.warc.gz@{offsets[2]}:")     # the member's compressed offset
@@ -126,17 +134,29 @@ def test_a_corrupt_member_of_a_per_record_gzip_loses_only_its_record():
 
 def test_a_corrupt_member_of_a_real_common_crawl_excerpt(shared):
     data = (shared / "cc/warc/resiliparse-CC-MAIN-2020-34-excerpt.warc.gz").read_bytes()
-    clean, _, _ = read("warc", "cc.warc.gz", data)
+    clean, _, _, _ = read("warc", "cc.warc.gz", data)
     offsets = member_offsets(data)
     lost_one = 0
     for k in range(1, len(offsets) - 1):
         if offsets[k] + 48 >= offsets[k + 1]:
             continue
-        docs, errors, _ = read("warc", "cc.warc.gz", flip(data, offsets[k] + 40, 8))
+        docs, errors, _, _ = read("warc", "cc.warc.gz", flip(data, offsets[k] + 40, 8))
         assert errors == Counter({"corrupt_archive": 1}), k
         assert len(docs) >= len(clean) - 1, k                 # at most the damaged record's page is lost
         lost_one += len(docs) == len(clean) - 1
     assert lost_one > 0                                      # some members held a response
+
+
+def test_a_large_corrupt_member_does_not_swallow_the_next_record():
+    # A member bigger than one read: its output before the damage is already out when the damage is found.
+    noise = ["".join(hashlib.sha256(f"{i}.{j}".encode()).hexdigest() for j in range(8)) for i in range(400)]
+    big = response("https://big.example/", page([f"{EN[i % len(EN)]} {noise[i]}" for i in range(400)]).encode())
+    data = per_record_gzip([good(0), big, good(1), good(2)])
+    offsets = member_offsets(data)
+    assert offsets[2] - offsets[1] > 1 << 16            # more than one read of the decompressor
+    docs, errors, _, damaged = read("warc", "x.warc.gz", flip(data, offsets[1] + (offsets[2] - offsets[1]) // 2))
+    assert urls(docs) == ["https://good.example/0", "https://good.example/1", "https://good.example/2"]
+    assert errors == Counter({"corrupt_archive": 1}) and not damaged
 
 
 # ---------------------------------------------------------------- 5. a Content-Length that is too long
@@ -145,10 +165,28 @@ def test_a_content_length_too_long_does_not_swallow_the_next_record():
     long = response("https://bad.example/long", page([EN[5]], "Too long").encode(), length_error=400)
     for data, name in ((good(0) + long + good(1) + good(2), "x.warc"),
                        (per_record_gzip([good(0), long, good(1), good(2)]), "x.warc.gz")):
-        docs, errors, _ = read("warc", name, data)
-        assert urls(docs)[-2:] == ["https://good.example/1", "https://good.example/2"], name
-        assert urls(docs)[0] == "https://good.example/0"
-        assert errors == Counter({"bad_content_length": 1}), name
+        docs, errors, _, damaged = read("warc", name, data)
+        # The mis-sized record's page is whole (only its length was wrong): kept, its damage noted once.
+        assert urls(docs) == ["https://good.example/0", "https://bad.example/long", "https://good.example/1",
+                              "https://good.example/2"], name
+        assert not errors and damaged == Counter({"bad_content_length": 1}), name
+
+
+@pytest.mark.parametrize("error", [20, -7, 10_000_000_000])
+def test_a_content_length_a_little_off_or_absurd_is_resynchronised(error):
+    bad = response("https://bad.example/off", page([EN[8]], "Off").encode(), length_error=error)
+    docs, errors, _, damaged = read("warc", "x.warc", good(0) + bad + good(1), max_doc_bytes=1_000_000)
+    assert urls(docs)[0] == "https://good.example/0" and urls(docs)[-1] == "https://good.example/1"
+    assert sum(errors.values()) + sum(damaged.values()) == 1
+    assert set(errors) | set(damaged) == {"bad_content_length"}
+
+
+def test_a_page_quoting_a_warc_header_is_not_cut():
+    quoted = b"<pre>\r\n\r\nWARC/1.0\r\nWARC-Type: response\r\nContent-Length: 5\r\n\r\nhello</pre>"
+    html = page([EN[9]], "About WARC").encode().replace(b"</article>", quoted + b"</article>")
+    docs, errors, _, damaged = read("warc", "x.warc", good(0) + response("https://warc.example/", html) + good(1))
+    assert urls(docs) == ["https://good.example/0", "https://warc.example/", "https://good.example/1"]
+    assert not errors and not damaged
 
 
 # ---------------------------------------------------------------- 8, 9. empty and cut-off files
@@ -166,18 +204,18 @@ def test_a_zero_byte_file_is_counted(kind, name, tmp_path):
 def test_a_cut_off_gzipped_book_keeps_the_text_before_the_cut():
     book = "\n\n".join(EN * 20).encode()
     packed = gzip.compress(book, mtime=0)
-    docs, errors, _ = read("books", "b.txt.gz", packed[: len(packed) // 2])
+    docs, errors, _, damaged = read("books", "b.txt.gz", packed[: len(packed) // 2])
     assert len(docs) == 1 and EN[0][:40] in docs[0].text
-    assert errors == Counter({"truncated_archive": 1})
+    assert not errors and damaged == Counter({"truncated_archive": 1})    # one input: the book, noted as cut
 
 
 def test_a_cut_off_jsonl_gz_keeps_every_line_before_the_cut():
     noise = [hashlib.sha256(str(i).encode()).hexdigest() * 4 for i in range(300)]      # compresses little
     lines = b"".join(json.dumps({"text": f"{i} {noise[i]}"}).encode() + b"\n" for i in range(300))
     packed = gzip.compress(lines, mtime=0)
-    docs, errors, _ = read("jsonl", "x.jsonl.gz", packed[: len(packed) // 2])
+    docs, errors, _, _ = read("jsonl", "x.jsonl.gz", packed[: len(packed) // 2])
     assert len(docs) > 100 and [d.text.split()[0] for d in docs] == [str(i) for i in range(len(docs))]
-    assert errors["truncated_archive"] == 1 and set(errors) <= {"truncated_archive", "malformed_json"}
+    assert errors == Counter({"truncated_archive": 1})       # the line the cut falls in is the archive's damage
 
 
 # ---------------------------------------------------------------- 1. no exception from one document ends a run
@@ -260,7 +298,12 @@ def test_a_damaged_run_finishes_and_counts_every_case(damaged_run):
     out, result, _ = damaged_run
     stats = json.loads((out / "stats.json").read_text())
     read_stage = {row["stage"]: row for row in stats["funnel"]["web"]}["read"]
-    assert read_stage["dropped"] == {"corrupt_archive": 1, "bad_content_length": 1, "empty_file": 1}
+    assert read_stage["dropped"] == {"corrupt_archive": 1, "empty_file": 1}
+    assert stats["read_damaged"] == {"web": {"bad_content_length": 1}}     # kept, and noted
+    from corpus.inspect import render_stats
+
+    shown = render_stats(stats)
+    assert "damaged records whose documents were kept" in shown and "bad_content_length" in shown
     assert {row["stage"]: row for row in stats["funnel"]["text"]}["read"]["dropped"] == {"empty_file": 1}
     assert stats["conservation"]["ok"]
 
@@ -270,7 +313,7 @@ def test_a_damaged_run_keeps_the_good_neighbours(damaged_run):
     rows = [r for path in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(path).to_pylist()]
     kept = {r["url"] for r in rows if r["source"] == "web"}
     assert {f"https://good.example/{i}" for i in (0, 1, 2, 4, 5, 8, 9)} <= kept
-    assert "https://bad.example/charset" in kept
+    assert {"https://bad.example/charset", "https://bad.example/long"} <= kept
     assert sum(r["source"] == "text" for r in rows) == 5
 
 

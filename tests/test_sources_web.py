@@ -15,7 +15,7 @@ import pytest
 
 from corpus.document import Document, Rejection
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path
-from corpus.sources import ReadContext, Skipped, reader_for
+from corpus.sources import Damaged, ReadContext, Skipped, reader_for
 from corpus.sources.html import decode_html, detect_charset, parse_http_response
 
 
@@ -26,7 +26,7 @@ def read(kind: str, path: Path | str, data: bytes | None = None, **ctx_kw):
         items = list(reader_for(kind)(stream, ctx))
     docs = [i for i in items if isinstance(i, Document)]
     errors = Counter(i.reason for i in items if isinstance(i, Rejection))
-    skipped = Counter(i.kind for i in items if isinstance(i, Skipped))
+    skipped = Counter(i.kind for i in items if isinstance(i, Skipped))   # Damaged notes are neither
     return docs, errors, skipped
 
 
@@ -49,9 +49,14 @@ def test_cp1251_russian_page_reads_as_russian(shared):
 
 
 def test_clipped_warc_yields_the_partial_page_and_counts_the_cut(shared):
-    docs, errors, _ = read("warc", shared / "cc/warc/resiliparse-clipped-houstonpress.warc.gz")
+    path = shared / "cc/warc/resiliparse-clipped-houstonpress.warc.gz"
+    docs, errors, _ = read("warc", path)
     assert len(docs) == 1 and "Chance The Rapper" in docs[0].text
-    assert errors["truncated_record"] == 1
+    # The page is kept and the cut noted once (the record is one input, not two): no rejection.
+    assert not errors
+    ctx = ReadContext(source="s", path=str(path), rel=path.name)
+    notes = [i for i in reader_for("warc")(open(path, "rb"), ctx) if isinstance(i, Damaged)]
+    assert [n.reason for n in notes] == ["truncated_archive"]
 
 
 def test_legacy_warc_017_is_read_and_non_html_is_counted_by_kind(shared):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import BinaryIO, Callable, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import ReadContext, Skipped, relative_name
+from corpus.sources.base import Damaged, ReadContext, Skipped, relative_name
 from corpus.sources.books import read_book, read_text
 from corpus.sources.tabular import read_jsonl, read_parquet
 from corpus.sources.warc import read_warc
 from corpus.sources.wet import read_wet
 from corpus.sources.wikipedia import read_wikipedia
 
-Reader = Callable[[BinaryIO, ReadContext], Iterator[Document | Rejection | Skipped]]
+Reader = Callable[[BinaryIO, ReadContext], Iterator[Document | Rejection | Skipped | Damaged]]
 
 READERS: dict[str, Reader] = {
     "jsonl": read_jsonl,
@@ -32,4 +32,4 @@ def reader_for(kind: str) -> Reader:
         raise NotImplementedError(f"source kind {kind!r} has no reader yet") from None
 
 
-__all__ = ["READERS", "ReadContext", "Reader", "Skipped", "reader_for", "relative_name"]
+__all__ = ["READERS", "Damaged", "ReadContext", "Reader", "Skipped", "reader_for", "relative_name"]

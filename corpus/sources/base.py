@@ -44,6 +44,9 @@ class ReadContext:
     def doc_id(self, key: str | int | None = None) -> str:
         return document_id(self.source, self.rel, key)
 
+    def damaged(self, reason: str, offset: int | str, message: str, n_bytes: int = 0) -> "Damaged":
+        return Damaged(self.source, reason, f"{self.path}@{offset}: {message}", n_bytes)
+
     def error(self, reason: str, offset: int | str, message: str, n_bytes: int = 0, text: str = "") -> Rejection:
         return Rejection(id=read_error_id(self.source, self.rel, offset), source=self.source, stage="read",
                          reason=reason, n_bytes=n_bytes, text=text, detail=f"{self.path}@{offset}: {message}")
@@ -116,6 +119,17 @@ def make_document(ctx: ReadContext, key: str | int | None, text: str, **fields) 
 
 
 @dataclass(frozen=True)
+class Damaged:
+    """A document that was kept although its record arrived damaged (cut off, mis-sized): the damage is counted in
+    `stats.json` (`read_damaged`) and logged with file and offset, but the record is one input, not two."""
+
+    source: str
+    reason: str        # truncated_record | truncated_archive | bad_content_length | corrupt_archive
+    detail: str        # file@offset: what happened
+    n_bytes: int = 0
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A record that is not a document by design (a WARC request, an image, a redirect page): counted by kind in
     `stats.json` (`read_skipped`), never a rejection."""
@@ -126,6 +140,7 @@ class Skipped:
 
 
 PROBE_BYTES = 64   # a member's first output bytes: enough to tell whether it starts a record
+RECORD_END = b"\r\n\r\n"   # put between a corrupt member's output and the next member's (see `_resync`)
 
 
 class SalvagingDecompressor(io.RawIOBase):
@@ -214,6 +229,12 @@ class SalvagingDecompressor(io.RawIOBase):
             out = self._dec.decompress(chunk)
         except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as exc:
             resumable = self._kind == "gz" and self._starts_record is not None
+            if resumable and self._held is not None and self._next_piece_takes(self.members[-1][1]):
+                # A member past `end` that the next piece takes as its first (its probe decodes a record start
+                # before the damage): the damage is that piece's to report, once.
+                self.members.pop()
+                self._held, self.stopped, self._done = None, True, True
+                return
             if resumable and self._resync(f"{type(exc).__name__}: {exc}"):
                 return
             self._release()
@@ -239,6 +260,14 @@ class SalvagingDecompressor(io.RawIOBase):
             self._dec = self._new()
             self._in_member = False
 
+    def _next_piece_takes(self, member_at: int) -> bool:
+        """Whether `find_member`, as the next piece runs it, starts at the member at `member_at`."""
+        resume = self._raw.tell()
+        try:
+            return find_member(self._raw, self._kind, member_at, member_at + 1, self._starts_record) == member_at
+        finally:
+            self._raw.seek(resume)
+
     def _resync(self, message: str) -> bool:
         """A corrupt gzip member of a record file: go on at the next member that starts a record (gzip-per-record
         files, as Common Crawl ships WARC and WET, lose one record, not the rest of the file). The damaged span
@@ -248,6 +277,10 @@ class SalvagingDecompressor(io.RawIOBase):
         if found is None:
             return False
         self.damaged.append((member_at, found - member_at, message))
+        # End the damaged record where the next one starts: a record's blank-line end before the next member's
+        # `WARC/` header lets the reader cut the damaged block there (and it never keeps a corrupt member's page).
+        self._pending += RECORD_END
+        self._produced += len(RECORD_END)
         self._raw.seek(found)
         self._next_raw, self._leftover = found, b""
         self._dec, self._in_member = self._new(), False

@@ -11,8 +11,8 @@ import re
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, looks_binary, make_document, open_decompressed,
-                                 open_salvaging, read_capped)
+from corpus.sources.base import (DECOMPRESSION_ERRORS, Damaged, ReadContext, looks_binary, make_document,
+                                 open_decompressed, open_salvaging, read_capped)
 from corpus.sources.encoding import decode_text_file, utf16_without_bom
 from corpus.sources.fb2 import read_fb2
 
@@ -129,6 +129,11 @@ def _read_whole(stream: BinaryIO, ctx: ReadContext) -> tuple[str, Rejection | No
     return text.replace("\r\n", "\n").replace("\r", "\n"), None, damage
 
 
+def kept_despite(damage: Rejection) -> Damaged:
+    """The damage of a file whose document was kept (the text before a cut): a note, not a second input."""
+    return Damaged(damage.source, damage.reason, damage.detail or "", damage.n_bytes)
+
+
 def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
     """A plain-text book (any supported encoding) or a FictionBook (`.fb2`, `.fb2.zip`, `.fb2.gz`)."""
     name = ctx.path.lower()
@@ -154,7 +159,7 @@ def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
         yield make_document(ctx, None, text, title=title,
                             author=author_match.group(1).strip() if author_match else None)
     if damage:
-        yield damage
+        yield damage if error else kept_despite(damage)
 
 
 def read_text(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
@@ -162,4 +167,4 @@ def read_text(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
     text, error, damage = _read_whole(stream, ctx)
     yield error or make_document(ctx, None, text)
     if damage:
-        yield damage
+        yield damage if error else kept_despite(damage)

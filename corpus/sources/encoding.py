@@ -9,12 +9,14 @@ that is at least 99.9% valid UTF-8 is UTF-8, its bad bytes replaced by U+FFFD (w
 from __future__ import annotations
 
 import codecs
+import re
 
 BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 MIN_VALID_UTF8 = 0.999
 SAMPLE_BYTES = 1 << 20          # what the detector reads (a book's first megabyte)
 _UTF16_PROBE = 8192
+_MULTIBYTE = re.compile("[^\x00-\x7f\ufffd]")     # a character that took a valid multi-byte UTF-8 sequence
 
 
 def utf16_without_bom(data: bytes) -> str | None:
@@ -45,7 +47,10 @@ def decode_text_file(data: bytes) -> tuple[str, str]:
     if utf16 is not None:
         return data.decode(utf16, errors="replace"), utf16
     text = data.decode("utf-8", errors="replace")
-    if text.count("\ufffd") <= (1 - MIN_VALID_UTF8) * len(text):
+    # A few bad bytes in UTF-8 text, not a legacy code page that happens to have few non-ASCII bytes (a Latin-1
+    # book with the odd `café`): the valid multi-byte sequences show it is UTF-8.
+    if text.count("\ufffd") <= (1 - MIN_VALID_UTF8) * len(text) and (
+            text.count("\ufffd") == 0 or _MULTIBYTE.search(text) is not None):
         return text, "utf-8"
     from resiliparse.parse.encoding import detect_encoding
 

@@ -51,6 +51,7 @@ def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Reject
     # A damaged or cut-off .gz/.bz2/.xz keeps every line before the damage, and the damage is counted once.
     f, damage = open_salvaging(stream, ctx.path)
     cap = ctx.max_doc_bytes * 2     # JSON escaping can double the size of the text a line holds
+    cut_line: Rejection | None = None
     try:
         while raw := f.readline(cap + 1):
             line_offset = offset
@@ -66,10 +67,17 @@ def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Reject
                 size = offset - line_offset
                 yield ctx.error("doc_too_large", line_offset, f"line of {size} bytes", n_bytes=size)
                 continue
+            if cut_line is not None:
+                yield cut_line
+                cut_line = None
             try:
                 row = json.loads(decode_utf8(raw))
             except json.JSONDecodeError as exc:
-                yield ctx.error("malformed_json", line_offset, str(exc), n_bytes=len(raw))
+                error = ctx.error("malformed_json", line_offset, str(exc), n_bytes=len(raw))
+                if damage is None:
+                    yield error
+                else:     # held back one line: if the archive is cut off here, the cut is this line's damage
+                    cut_line = error
                 continue
             if not isinstance(row, dict):
                 yield ctx.error("malformed_json", line_offset, "line is not a JSON object", n_bytes=len(raw))
@@ -78,7 +86,11 @@ def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Reject
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", offset, f"{type(exc).__name__}: {exc}")
     if damage is not None and damage.error is not None:
-        yield ctx.error(damage.error[0], damage.error_at, damage.error[1])
+        # The line the data ends in is that damage: counted once, as the archive's.
+        size = cut_line.n_bytes if cut_line is not None else 0
+        yield ctx.error(damage.error[0], damage.error_at, damage.error[1], n_bytes=size)
+    elif cut_line is not None:
+        yield cut_line
 
 
 def read_parquet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, Skipped, make_document
+from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, Skipped, make_document
 from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
-from corpus.sources.warc_records import RecordError, WarcRecord, damage_errors, open_warc_piece
+from corpus.sources.warc_records import DamageReport, RecordError, WarcRecord, open_warc_piece
 
 
 def _page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
@@ -46,18 +46,21 @@ def _safe_page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skip
         return ctx.error("reader_error", rec.offset, f"{type(exc).__name__}: {exc}", n_bytes=len(rec.body))
 
 
-def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Skipped]:
+def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Skipped | Damaged]:
     records, damage = open_warc_piece(stream, ctx)
-    reported: set[int | str] = set()     # offsets of the records already rejected
+    report = DamageReport(damage, ctx)
     try:
         for rec in records:
             if isinstance(rec, RecordError):
-                reported.add(rec.offset)
-                if rec.partial is not None and rec.partial.type == "response":
+                # What arrived of a cut-off or mis-sized response is still its page; a corrupt member's is not.
+                page = None
+                if rec.partial is not None and rec.partial.type == "response" and not report.in_corrupt_member(rec):
                     page = _safe_page(rec.partial, ctx)
-                    if isinstance(page, Document):
-                        yield page
-                yield ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
+                kept = isinstance(page, Document)
+                if kept:
+                    yield page
+                if (note := report.record(rec, kept)) is not None:
+                    yield note
                 continue
             if rec.type != "response":
                 yield Skipped(ctx.source, rec.type or "untyped", len(rec.body))
@@ -65,4 +68,4 @@ def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
             yield _safe_page(rec, ctx)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
-    yield from damage_errors(damage, ctx, reported)
+    yield from report.end()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
 from corpus.document import Rejection
-from corpus.sources.base import (ReadContext, SalvagingDecompressor, compression, find_boundary, find_member,
+from corpus.sources.base import (Damaged, ReadContext, SalvagingDecompressor, compression, find_boundary, find_member,
                                  open_salvaging)
 
 MAX_HEADER_LINES = 512
@@ -126,6 +126,23 @@ def _next_record_in(block: bytes) -> int | None:
     return None
 
 
+PEEK_BYTES = 2048
+
+
+def _misplaced_end(f: "_Pushback", body: bytes, length: int) -> int | None:
+    """Where the next record really starts, counted from the block's start, when the Content-Length is wrong;
+    None when it is right. The length is trusted when the next record (or the end of the file) follows the whole block,
+    so a page quoting a WARC header is never cut; otherwise the next record header is looked for in the block and
+    a little past it (a length a few bytes too long or too short)."""
+    after = f.read(PEEK_BYTES)
+    f.unread(after)
+    rest = after.lstrip(b"\r\n")
+    if len(body) == length and (not rest or rest.startswith(b"WARC/")):
+        return None
+    found = _next_record_in(body + after)
+    return None if found is None or found == 0 else found
+
+
 def iter_warc_records(f: BinaryIO, offset: int = 0, end: int | None = None, max_block_bytes: int | None = None
                       ) -> Iterator[WarcRecord | RecordError]:
     """Records of `f`, whose first byte lies at `offset`; with `end`, up to the first record header at or past
@@ -165,22 +182,28 @@ def iter_warc_records(f: BinaryIO, offset: int = 0, end: int | None = None, max_
             yield RecordError(start, "malformed_record", "missing or invalid Content-Length")
             continue
         if max_block_bytes is not None and length > max_block_bytes:
-            skipped = _skip(f, length)
+            skipped, resynced = _skip(f, length)
             offset += skipped
+            if resynced:   # a garbage length: the next record turned up inside the "block"
+                yield RecordError(start, "bad_content_length", f"Content-Length {length}, but the next record "
+                                  f"starts {skipped} bytes into the block", skipped)
+                continue
             yield RecordError(start, "doc_too_large", f"a block of {length} bytes (read.max_doc_bytes)", skipped)
             if skipped < length:
                 return
             continue
         body = f.read(length)
         offset += len(body)
-        cut = _next_record_in(body)
+        cut = _misplaced_end(f, body, length)
         if cut is not None:
-            # Resynchronise on the next record's header: hand its bytes back and keep what precedes them.
-            f.unread(body[cut:])
-            offset -= len(body) - cut
+            # Resynchronise on the next record's header: what precedes it is this record's block.
+            block = (body + f.read(cut - len(body))) if cut > len(body) else body[:cut]
+            if cut < len(body):
+                f.unread(body[cut:])
+            offset += cut - len(body)
             yield RecordError(start, "bad_content_length",
-                              f"Content-Length {length} runs into the next record {cut} bytes into the block",
-                              cut, WarcRecord(start, version, headers, body[:cut].rstrip(b"\r\n")))
+                              f"Content-Length {length}, but the next record starts {cut} bytes into the block",
+                              cut, WarcRecord(start, version, headers, block.rstrip(b"\r\n")))
             continue
         if len(body) < length:
             yield RecordError(start, "truncated_record",
@@ -190,12 +213,20 @@ def iter_warc_records(f: BinaryIO, offset: int = 0, end: int | None = None, max_
         yield WarcRecord(start, version, headers, body)
 
 
-def _skip(f, n: int) -> int:
-    """Read past `n` bytes a chunk at a time; how many there were."""
-    done = 0
+def _skip(f: _Pushback, n: int) -> tuple[int, bool]:
+    """Stream past an `n`-byte block a chunk at a time, never holding it: (bytes skipped, whether a record header
+    turned up inside it first, in which case the skipping stops there and the header is read next)."""
+    done, tail = 0, b""
     while done < n and (chunk := f.read(min(1 << 20, n - done))):
+        window = tail + chunk
+        found = _next_record_in(window)
+        if found is not None and found >= len(tail):
+            keep = found - len(tail)
+            f.unread(chunk[keep:])
+            return done + keep, True
         done += len(chunk)
-    return done
+        tail = chunk[-PEEK_BYTES:]
+    return done, False
 
 
 def _record_starts_at(f: BinaryIO, at: int) -> bool:
@@ -256,15 +287,41 @@ def open_warc_piece(stream: BinaryIO, ctx: ReadContext
     return _labelled(iter_warc_records(f, max_block_bytes=cap), damage), damage   # type: ignore[arg-type]
 
 
-def damage_errors(damage: SalvagingDecompressor | None, ctx: ReadContext, reported: set[int | str]
-                  ) -> Iterator[Rejection]:
-    """The compressed damage of a piece as read errors: each corrupt member skipped (unless the record it held
-    was already rejected), then a cut-off or unreadable end."""
-    if damage is None:
-        return
-    for at, n_bytes, message in damage.damaged:
-        if at not in reported:
-            yield ctx.error("corrupt_archive", at, f"corrupt gzip member ({n_bytes} bytes skipped): {message}",
-                            n_bytes=n_bytes)
-    if damage.error is not None:
-        yield ctx.error(damage.error[0], damage.error_at, damage.error[1])
+class DamageReport:
+    """Each damaged record of a piece reported once (issue 14): a record in a corrupt gzip member is that member's
+    `corrupt_archive`, a record cut off by the archive's end is the archive's `truncated_archive`, anything else
+    its own reason. Where the record's document was kept anyway, the damage is a `Damaged` note, not a second
+    input."""
+
+    def __init__(self, damage: SalvagingDecompressor | None, ctx: ReadContext):
+        self._damage, self._ctx = damage, ctx
+        self._reported: set[int | str] = set()
+        self._cut_kept = False
+
+    def in_corrupt_member(self, rec: RecordError) -> bool:
+        return self._damage is not None and any(at == rec.offset for at, _, _ in self._damage.damaged)
+
+    def record(self, rec: RecordError, kept: bool) -> Rejection | Damaged | None:
+        self._reported.add(rec.offset)
+        ctx = self._ctx
+        if self.in_corrupt_member(rec):
+            return ctx.error("corrupt_archive", rec.offset, f"in a corrupt gzip member: {rec.message}", rec.n_bytes)
+        if rec.reason == "truncated_record" and self._damage is not None and self._damage.error is not None:
+            self._cut_kept = kept      # the archive's own truncation, reported once by `end`
+            return None
+        if kept:
+            return ctx.damaged(rec.reason, rec.offset, rec.message, rec.n_bytes)
+        return ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
+
+    def end(self) -> Iterator[Rejection | Damaged]:
+        """The piece's compressed damage: each corrupt member no record reported, then a cut-off end."""
+        damage, ctx = self._damage, self._ctx
+        if damage is None:
+            return
+        for at, n_bytes, message in damage.damaged:
+            if at not in self._reported:
+                yield ctx.error("corrupt_archive", at, f"corrupt gzip member ({n_bytes} bytes skipped): {message}",
+                                n_bytes=n_bytes)
+        if damage.error is not None:
+            reason, message = damage.error
+            yield (ctx.damaged if self._cut_kept else ctx.error)(reason, damage.error_at, message)

@@ -9,25 +9,26 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, ReadContext, decode_utf8, make_document
-from corpus.sources.warc_records import RecordError, damage_errors, open_warc_piece
+from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, decode_utf8, make_document
+from corpus.sources.warc_records import DamageReport, RecordError, open_warc_piece
 
 
-def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
+def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Damaged]:
     records, damage = open_warc_piece(stream, ctx)
-    reported: set[int | str] = set()     # offsets of the records already rejected
+    report = DamageReport(damage, ctx)
     try:
         for rec in records:
             if isinstance(rec, RecordError):
-                reported.add(rec.offset)
                 partial = rec.partial
-                if rec.reason == "bad_content_length" and partial is not None and partial.type == "conversion" \
-                        and len(partial.body) <= ctx.max_doc_bytes:
-                    # The block is whole, only its length was wrong: its text is the document. (A cut-off
-                    # block is not kept: extracted text cut mid-sentence is no document.)
+                kept = (rec.reason == "bad_content_length" and partial is not None and partial.type == "conversion"
+                        and len(partial.body) <= ctx.max_doc_bytes and not report.in_corrupt_member(rec))
+                if kept:
+                    # The block is whole, only its length was wrong: its text is the document. (A cut-off block
+                    # is not kept: extracted text cut mid-sentence is no document.)
                     yield make_document(ctx, partial.record_id or partial.offset, decode_utf8(partial.body),
                                         url=partial.target_uri, date=partial.date)
-                yield ctx.error(rec.reason, rec.offset, rec.message, n_bytes=rec.n_bytes)
+                if (note := report.record(rec, kept)) is not None:
+                    yield note
                 continue
             if rec.type != "conversion":
                 continue   # warcinfo/metadata records carry no document
@@ -38,4 +39,4 @@ def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejectio
                                 date=rec.date)
     except DECOMPRESSION_ERRORS as exc:
         yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
-    yield from damage_errors(damage, ctx, reported)
+    yield from report.end()

@@ -24,7 +24,7 @@ from corpus.intermediate import DOCS_SCHEMA, KeySettings, document_keys, documen
 from corpus.rules.content import parse_list
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path
 from corpus.shards import REJECT_SCHEMA, rejection_row
-from corpus.sources import ReadContext, Skipped, reader_for, relative_name
+from corpus.sources import Damaged, ReadContext, Skipped, reader_for, relative_name
 from corpus.sources.units import Unit, read_unit
 from corpus.stages import FUNNEL_STAGES, STAGE_NORMALIZE, STAGE_READ, DocumentRules
 from corpus.stats import CountBook
@@ -163,6 +163,10 @@ class PrepareUnit(beam.DoFn):
             if isinstance(item, Skipped):
                 counts.add(("read_skipped", item.source, item.kind, ""), 1, item.n_bytes)
                 continue
+            if isinstance(item, Damaged):
+                counts.add(("read_damaged", item.source, item.reason, ""), 1, item.n_bytes)
+                log.warning("damaged record kept (%s) %s", item.reason, item.detail)
+                continue
             if isinstance(item, Rejection):
                 # A read error is an input of stage 1 that never became a document.
                 counts.funnel(item.source, STAGE_READ, "in", item.n_bytes)
@@ -184,27 +188,30 @@ class PrepareUnit(beam.DoFn):
     def _kept(self, doc: Document, counts: CountBook, reject) -> tuple[Document, dict[str, Any]] | None:
         """Stages 2-6 and the keys of one document: (the document as kept, its keys row), or None once it is
         rejected. Whatever a rule raises is that document's `rule_error` under the stage that raised, logged with
-        its id; the run goes on (issue 14)."""
+        its id; the run goes on (issue 14). Writing a rejection is outside that net: a full disk ends the run."""
         failing = STAGE_NORMALIZE    # the stage running now: where an exception would come from
+        rejected: Rejection | None = None
         try:
             for stage, result in self._rules.run(doc):
                 counts.funnel(doc.source, stage, "in", doc.n_bytes)
                 if isinstance(result, Rejection):
                     if stage == STAGE_NORMALIZE:   # undecodable or empty text: damage worth a line, as read errors
                         log.warning("normalize drop (%s) %s", result.reason, doc.id)
-                    reject(result)
-                    return None
+                    rejected = result
+                    break
                 doc = result
                 counts.funnel(doc.source, stage, "out", doc.n_bytes)
                 failing = FUNNEL_STAGES[FUNNEL_STAGES.index(stage) + 1]
-            # Past stage 6 (`failing` is now exact_dedup): the keys that stages 7-9 read.
-            matched = self._contamination.match(doc.text) if self._contamination else None
-            return doc, document_keys(doc, self._settings, matched)
+            else:
+                # Past stage 6 (`failing` is now exact_dedup): the keys that stages 7-9 read.
+                matched = self._contamination.match(doc.text) if self._contamination else None
+                return doc, document_keys(doc, self._settings, matched)
         except Exception as exc:  # noqa: BLE001 - one document's failure is its rejection, never the run's end
             counts.funnel(doc.source, failing, "in", doc.n_bytes)
             log.warning("rule error (%s) %s: %s: %s", failing, doc.id, type(exc).__name__, exc)
-            reject(Rejection.of(doc, failing, "rule_error"))
-            return None
+            rejected = Rejection.of(doc, failing, "rule_error")
+        reject(rejected)
+        return None
 
     def _read(self, unit: Unit) -> Iterator[Document | Rejection | Skipped]:
         cfg = self._config

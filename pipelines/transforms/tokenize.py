@@ -9,6 +9,7 @@ positions for the mix plan (stage 10), as files: the plan step reads them one at
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -84,7 +85,14 @@ def _sample_plan(units: list[UnitSummary], dedup: dict[str, Any], shares: dict[s
     as_dicts = {s: {int(b): int(h[b]) for b in np.flatnonzero(h)} for s, h in histograms.items()}
     if shares is None:
         shares = {s: float(sum(h.values())) for s, h in as_dicts.items()}
-    return plan_mix(as_dicts, shares, sample_bytes, 1.0, cap_at_one=True)
+    plans = plan_mix(as_dicts, shares, sample_bytes, 1.0, cap_at_one=True)
+    if not any(plan.planned for plan in plans.values()):
+        # A sample too small for one histogram bucket rounds to nothing: take each source's first bucket, so
+        # that any survivor at all gives the tokenizer something to train on.
+        plans = {s: dataclasses.replace(plan, partial_bucket=min(as_dicts[s]) + 1,
+                                        planned=as_dicts[s][min(as_dicts[s])]) if as_dicts.get(s) else plan
+                 for s, plan in plans.items()}
+    return plans
 
 
 def _sample_texts(units: list[UnitSummary], dedup: dict[str, Any], plans: dict[str, SourcePlan],
@@ -134,7 +142,7 @@ class TrainTokenizer(beam.PTransform):
             with FileSystems.open(folder.file("spm.model")) as f:
                 return {"model": f.read(), "info": done}
         plans = _sample_plan(units, dedup, self._shares, cfg.sample_bytes)
-        if not any(plan.planned for plan in plans.values()):
+        if not any(plan.available for plan in plans.values()):
             # No document survived stages 1-9: nothing to train on, nothing to tokenize. The run still ends with
             # its funnel (stats.json says why), not with SentencePiece's error on an empty sample.
             return {"model": None, "info": {"trained": False, "sample_docs": 0, "sample_bytes": 0,
