@@ -147,6 +147,21 @@ def test_a_corrupt_member_of_a_real_common_crawl_excerpt(shared):
     assert lost_one > 0                                      # some members held a response
 
 
+@pytest.mark.parametrize("shift", [-5, 0, 1])
+def test_a_corrupt_member_at_a_range_boundary_is_counted_by_one_piece(shift):
+    data = per_record_gzip([good(i) for i in range(6)])
+    offsets = member_offsets(data)
+    damaged = flip(data, offsets[2] + 200)        # the member's first bytes decode: the next piece's probe takes it
+    cut = offsets[2] + shift
+    items = []
+    for start, end in ((0, cut), (cut, len(damaged))):
+        ctx = ReadContext(source="s", path="x.warc.gz", rel="x.warc.gz", start=start, end=end)
+        items += list(reader_for("warc")(io.BytesIO(damaged), ctx))
+    assert urls([i for i in items if isinstance(i, Document)]) == [f"https://good.example/{i}" for i in (0, 1, 3, 4, 5)]
+    assert [(r.reason, r.id) for r in items if isinstance(r, Rejection)] == [("corrupt_archive",
+                                                                            f"s/x.warc.gz@{offsets[2]}")]
+
+
 def test_a_large_corrupt_member_does_not_swallow_the_next_record():
     # A member bigger than one read: its output before the damage is already out when the damage is found.
     noise = ["".join(hashlib.sha256(f"{i}.{j}".encode()).hexdigest() for j in range(8)) for i in range(400)]
