@@ -135,6 +135,11 @@ def rejection_rule(row: dict[str, Any]) -> str:
     return rule
 
 
+def _per_source_counts(table: dict[str, dict[str, int]]) -> list[list[Any]]:
+    """[source, kind, count] rows, each source's kinds most frequent first."""
+    return [[s, k, n] for s, kinds in table.items() for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 def render_stats(stats: dict[str, Any]) -> str:
     out: list[str] = []
     for source, rows in stats["funnel"].items():
@@ -147,18 +152,14 @@ def render_stats(stats: dict[str, Any]) -> str:
     out.append(f"== languages ({WRITTEN_LABEL})")
     out.append(_table(*language_table(stats)))
     out.append("")
-    if stats.get("read_skipped"):
-        out.append("== records skipped while reading (not documents: counted by kind)")
-        out.append(_table(["source", "kind", "records"],
-                          [[s, k, n] for s, kinds in stats["read_skipped"].items()
-                           for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]))
-        out.append("")
-    if stats.get("read_damaged"):
-        out.append("== damaged records whose documents were kept (the text that arrived)")
-        out.append(_table(["source", "damage", "records"],
-                          [[s, k, n] for s, kinds in stats["read_damaged"].items()
-                           for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]))
-        out.append("")
+    for key, title, column in (("read_skipped", "records skipped while reading (not documents: counted by kind)",
+                                "kind"),
+                               ("read_damaged", "damaged records whose documents were kept (the text that arrived)",
+                                "damage")):
+        if stats.get(key):
+            out.append(f"== {title}")
+            out.append(_table(["source", column, "records"], _per_source_counts(stats[key])))
+            out.append("")
     d = stats["dedup"]
     out.append(f"== dedup ({DEDUP_LABEL})")
     out.append(_table(*dedup_table(stats)))

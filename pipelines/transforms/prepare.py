@@ -30,7 +30,7 @@ from corpus.stages import FUNNEL_STAGES, STAGE_NORMALIZE, STAGE_READ, DocumentRu
 from corpus.stats import CountBook
 from pipelines.memory import release_memory
 from pipelines.transforms.stage import RejectFile, StageOutput
-from pipelines.workdir import StepFolder, fingerprint, join, publish, step_folder
+from pipelines.workdir import StepFolder, join, publish, step_folder
 
 log = logging.getLogger(__name__)
 STEP = "prepared"
