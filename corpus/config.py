@@ -88,6 +88,9 @@ class ReadConfig:
     # ones (WARC/WET, JSONL, multistream Wikipedia) cut at record boundaries. A unit is the grain of parallelism
     # and of resume; a worker holds one unit's keys and a few row groups, never the unit's text at once.
     unit_bytes: int = 64 * 1024 * 1024
+    # Seconds one document's HTML extraction or wikitext cleaning may take before it is rejected as `timeout`
+    # (issue 14: 100,000 nested <div> kept resiliparse busy for 570 s). 0: no limit, and no helper process.
+    doc_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -381,6 +384,7 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.output.shard_target_bytes > 0, "output.shard_target_bytes: must be > 0")
     _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
     _require(cfg.read.unit_bytes >= 1, "read.unit_bytes: must be >= 1")
+    _require(cfg.read.doc_timeout >= 0, "read.doc_timeout: must be >= 0 (seconds; 0 means no limit)")
     _require(cfg.read.html_extractor in ("trafilatura", "resiliparse"),
              "read.html_extractor: must be trafilatura or resiliparse")
     _require(0 <= cfg.normalize.max_invalid_char_fraction <= 1,

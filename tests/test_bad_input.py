@@ -283,6 +283,93 @@ def test_a_rule_that_raises_rejects_its_document_as_rule_error(tmp_path):
     assert [(r["id"], r["stage"], r["reason"]) for r in rejects] == [("s/d.jsonl#1", "quality", "rule_error")]
 
 
+# ---------------------------------------------------------------- 7. a time budget per document
+
+def deep_page(depth: int = 100_000) -> bytes:
+    """No article for trafilatura, so the resiliparse fallback walks 100,000 nested <div> (570 s, issue 14)."""
+    return b"<html><body>" + b"<div>" * depth + b"</div>" * depth + b"</body></html>"
+
+
+def test_a_parse_past_its_budget_is_stopped_and_the_next_one_runs():
+    import time
+
+    from corpus.sources.budget import DocumentTimeout, HelperError, TimeBudget
+
+    budget = TimeBudget(0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DocumentTimeout):
+            budget.run(time.sleep, 30)
+        assert time.monotonic() - started < 10
+        assert budget.run(str.upper, "after") == "AFTER"        # a new helper took over
+        with pytest.raises(HelperError, match="ValueError"):
+            budget.run(int, "not a number")
+        assert budget.run(len, "still here") == 10
+    finally:
+        budget.close()
+    assert TimeBudget(0).run(str.upper, "inline") == "INLINE"
+
+
+def test_a_page_past_its_time_budget_is_a_timeout_between_good_pages():
+    from corpus.sources.budget import TimeBudget
+
+    budget = TimeBudget(1.0)
+    try:
+        data = good(0) + response("https://bad.example/deep", deep_page()) + good(1)
+        docs, errors, rejections, _ = read("warc", "x.warc", data, budget=budget)
+    finally:
+        budget.close()
+    assert urls(docs) == ["https://good.example/0", "https://good.example/1"]
+    assert errors == {"timeout": 1}
+    assert rejections[0].detail.startswith("x.warc@") and "past 1 s" in rejections[0].detail
+
+
+class _SlowOn:
+    """A budget that times out the pages whose markup holds `marker`: the reader's side of a timeout, untimed."""
+    seconds = 5.0
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def run(self, fn, *args):
+        from corpus.sources.budget import DocumentTimeout
+
+        if self.marker in args[0]:
+            raise DocumentTimeout()
+        return fn(*args)
+
+
+def test_a_wikipedia_page_past_its_budget_is_a_timeout_and_its_neighbours_stay():
+    def wiki(i, text):
+        return (f"<page><title>P{i}</title><ns>0</ns><id>{i}</id><revision><text>{text}</text></revision></page>")
+
+    dump = ("<mediawiki>" + wiki(1, EN[0]) + wiki(2, "SLOW " + EN[1]) + wiki(3, EN[2]) + "</mediawiki>").encode()
+    docs, errors, rejections, _ = read("wikipedia", "w.xml", dump, budget=_SlowOn("SLOW"))
+    assert [d.title for d in docs] == ["P1", "P3"]
+    assert errors == {"timeout": 1} and rejections[0].detail.startswith("w.xml@page 2:")
+
+
+def test_a_wikipedia_page_whose_cleaning_raises_is_a_reader_error_and_its_neighbours_stay(monkeypatch):
+    import corpus.sources.wikipedia as wikipedia
+
+    original = wikipedia.wikitext_to_text
+
+    def fragile(text, *args):
+        if "BUG" in text:
+            raise RecursionError("too deep")
+        return original(text, *args)
+
+    monkeypatch.setattr(wikipedia, "wikitext_to_text", fragile)
+
+    def wiki(i, text):
+        return (f"<page><title>P{i}</title><ns>0</ns><id>{i}</id><revision><text>{text}</text></revision></page>")
+
+    dump = ("<mediawiki>" + wiki(1, EN[0]) + wiki(2, "BUG " + EN[1]) + wiki(3, EN[2]) + "</mediawiki>").encode()
+    docs, errors, rejections, _ = read("wikipedia", "w.xml", dump)
+    assert [d.title for d in docs] == ["P1", "P3"]
+    assert errors == {"reader_error": 1} and "RecursionError: too deep" in rejections[0].detail
+
+
 # ---------------------------------------------------------------- the same through `corpus run`
 
 @pytest.fixture(scope="module")
@@ -297,12 +384,14 @@ def damaged_run(tmp_path_factory):
     long = response("https://bad.example/long", page([EN[7]], "Long").encode(), length_error=300)
     (root / "web" / "length.warc").write_bytes(long + good(8) + good(9))
     (root / "web" / "empty.warc.gz").write_bytes(b"")
+    (root / "web" / "deep.warc").write_bytes(good(10) + response("https://bad.example/deep", deep_page()) + good(11))
     lines = "".join(json.dumps({"text": " ".join(RU[i:i + 2])}, ensure_ascii=False) + "\n" for i in range(0, 10, 2))
     (root / "text" / "good.jsonl").write_text(lines)
     (root / "text" / "empty.jsonl").write_bytes(b"")
     config = config_from_dict({
         "sources": [{"name": "web", "kind": "warc", "paths": ["web/*"], "languages": ["en"]},
                     {"name": "text", "kind": "jsonl", "paths": ["text/*"], "languages": ["ru"]}],
+        "read": {"doc_timeout": 1},
         "tokenizer": {"vocab_size": 400}, "mix": {"enabled": False, "weights": {"web": 0.5, "text": 0.5}}},
         base_dir=str(root))
     result = run_corpus(config, str(root / "out"))
@@ -313,7 +402,7 @@ def test_a_damaged_run_finishes_and_counts_every_case(damaged_run):
     out, result, _ = damaged_run
     stats = json.loads((out / "stats.json").read_text())
     read_stage = {row["stage"]: row for row in stats["funnel"]["web"]}["read"]
-    assert read_stage["dropped"] == {"corrupt_archive": 1, "empty_file": 1}
+    assert read_stage["dropped"] == {"corrupt_archive": 1, "empty_file": 1, "timeout": 1}
     assert stats["read_damaged"] == {"web": {"bad_content_length": 1}}     # kept, and noted
     from corpus.inspect import render_stats
 
@@ -327,7 +416,7 @@ def test_a_damaged_run_keeps_the_good_neighbours(damaged_run):
     out, _, _ = damaged_run
     rows = [r for path in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(path).to_pylist()]
     kept = {r["url"] for r in rows if r["source"] == "web"}
-    assert {f"https://good.example/{i}" for i in (0, 1, 2, 4, 5, 8, 9)} <= kept
+    assert {f"https://good.example/{i}" for i in (0, 1, 2, 4, 5, 8, 9, 10, 11)} <= kept
     assert {"https://bad.example/charset", "https://bad.example/long"} <= kept
     assert sum(r["source"] == "text" for r in rows) == 5
 

@@ -23,6 +23,7 @@ from typing import BinaryIO, Callable
 
 from corpus.document import Document, Rejection
 from corpus.ids import document_id, read_error_id
+from corpus.sources.budget import TimeBudget
 
 GLOB_CHARS = "*?["
 
@@ -38,11 +39,17 @@ class ReadContext:
     url_field: str | None = "url"
     title_field: str | None = "title"
     html_extractor: str = "trafilatura"
+    budget: TimeBudget | None = None   # per-document time limit of the expensive parses; None: none
     start: int = 0             # the raw byte range [start, end) to read: the records whose first byte lies in it
     end: int | None = None     # None: to the end of the file
 
     def doc_id(self, key: str | int | None = None) -> str:
         return document_id(self.source, self.rel, key)
+
+    def parse(self, fn: Callable[..., str], *args) -> str:
+        """`fn(*args)` (an extractor or markup cleaner) within the per-document time budget: `DocumentTimeout`
+        past it."""
+        return fn(*args) if self.budget is None else self.budget.run(fn, *args)
 
     def damaged(self, reason: str, offset: int | str, message: str, n_bytes: int = 0) -> "Damaged":
         return Damaged(self.source, reason, f"{self.path}@{offset}: {message}", n_bytes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
+from corpus.sources.budget import DocumentTimeout
 from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, Skipped, make_document
 from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
 from corpus.sources.warc_records import DamageReport, RecordError, WarcRecord, open_warc_piece
@@ -32,16 +33,20 @@ def _page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
     if len(http.body) > ctx.max_doc_bytes:
         return ctx.error("doc_too_large", rec.offset, f"{len(http.body)} bytes of HTML", n_bytes=len(http.body))
     html = decode_html(http.body, http.charset)
-    text = extract_main_text(html, ctx.html_extractor)
+    text = ctx.parse(extract_main_text, html, ctx.html_extractor)
     if not text.strip():
         return ctx.error("no_main_text", rec.offset, f"no main text in {uri}", n_bytes=len(http.body))
     return make_document(ctx, rec.record_id or rec.offset, text, url=uri or None, date=rec.date)
 
 
 def _safe_page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
-    """`_page`, with anything it raises a counted `reader_error` of this record: one page never ends a run."""
+    """`_page`, with a page past its time budget a `timeout` and anything else it raises a `reader_error` of this
+    record: one page never ends a run."""
     try:
         return _page(rec, ctx)
+    except DocumentTimeout:
+        return ctx.error("timeout", rec.offset, f"extraction ran past {ctx.budget.seconds:g} s",
+                         n_bytes=len(rec.body))
     except Exception as exc:  # noqa: BLE001 - parsers and extractors fail in ways nobody lists
         return ctx.error("reader_error", rec.offset, f"{type(exc).__name__}: {exc}", n_bytes=len(rec.body))
 

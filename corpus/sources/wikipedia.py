@@ -29,6 +29,7 @@ from typing import BinaryIO, Callable, Iterator
 from urllib.parse import quote
 
 from corpus.document import Document, Rejection
+from corpus.sources.budget import DocumentTimeout
 from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, SalvagingDecompressor, Skipped, compression,
                                  find_boundary, find_member, make_document, open_salvaging)
 
@@ -343,7 +344,7 @@ def read_wikipedia(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Re
             elif tag == "text":
                 page["text"] = elem.text or ""
             elif tag == "page":
-                yield _page(page, ctx, base, files, categories)
+                yield _safe_page(page, ctx, base, files, categories)
                 elem.clear()
                 if root is not None:
                     root.clear()   # drop finished pages: memory stays at one page
@@ -364,6 +365,19 @@ def _line(piece: _Piece, line: int) -> str:
     return f"{piece.first}+line {line - head_lines}"
 
 
+def _safe_page(page: dict, ctx: ReadContext, base: str, files: set[str], categories: set[str]
+               ) -> Document | Rejection | Skipped:
+    """`_page`, with a page past its time budget a `timeout` and anything else it raises a `reader_error`."""
+    where = f"page {page.get('id') or page.get('title', '')}"
+    size = len(str(page.get("text", "")).encode("utf-8", errors="replace"))
+    try:
+        return _page(page, ctx, base, files, categories)
+    except DocumentTimeout:
+        return ctx.error("timeout", where, f"markup removal ran past {ctx.budget.seconds:g} s", n_bytes=size)
+    except Exception as exc:  # noqa: BLE001 - one page's failure is its rejection, never the piece's end
+        return ctx.error("reader_error", where, f"{type(exc).__name__}: {exc}", n_bytes=size)
+
+
 def _page(page: dict, ctx: ReadContext, base: str, files: set[str], categories: set[str]
           ) -> Document | Rejection | Skipped:
     wikitext = str(page.get("text", ""))
@@ -378,7 +392,7 @@ def _page(page: dict, ctx: ReadContext, base: str, files: set[str], categories: 
     key = str(page.get("id", "")) or title
     if size > ctx.max_doc_bytes:
         return ctx.error("doc_too_large", f"page {key}", f"{size} bytes of wikitext", n_bytes=size)
-    text = wikitext_to_text(wikitext, files, categories)
+    text = ctx.parse(wikitext_to_text, wikitext, files, categories)
     if not text:
         return ctx.error("no_text", f"page {key}", f"nothing left of {title!r} after markup removal", n_bytes=size)
     url = base + quote(title.replace(" ", "_"), safe="/:()'!,*_-.") if base else None

@@ -24,6 +24,7 @@ from corpus.intermediate import DOCS_SCHEMA, KeySettings, document_keys, documen
 from corpus.rules.content import parse_list
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path
 from corpus.shards import REJECT_SCHEMA, rejection_row
+from corpus.sources.budget import TimeBudget
 from corpus.sources import Damaged, ReadContext, Skipped, reader_for, relative_name
 from corpus.sources.units import Unit, read_unit
 from corpus.stages import FUNNEL_STAGES, STAGE_NORMALIZE, STAGE_READ, DocumentRules
@@ -124,6 +125,7 @@ class PrepareUnit(beam.DoFn):
         self._ftlang_cache = ftlang_cache
         self._rules: DocumentRules | None = None
         self._contamination: ContaminationIndex | None = None
+        self._budget: TimeBudget | None = None
 
     def setup(self):
         cfg = self._config
@@ -132,6 +134,11 @@ class PrepareUnit(beam.DoFn):
         self._rules = DocumentRules(cfg, identifier, blocklist=read_list(cfg.content.domain_blocklist),
                                     flagged_words=read_list(cfg.content.flagged_words))
         self._contamination = contamination_index(cfg)
+        self._budget = TimeBudget(cfg.read.doc_timeout)
+
+    def teardown(self):
+        if self._budget is not None:
+            self._budget.close()
 
     def process(self, element: tuple[Unit, str]) -> Iterator[UnitSummary]:
         unit, unit_fingerprint = element
@@ -217,7 +224,7 @@ class PrepareUnit(beam.DoFn):
         cfg = self._config
         src = cfg.source(unit.source)
         ctx = ReadContext(source=src.name, path="", rel="", max_doc_bytes=cfg.read.max_doc_bytes,
-                          html_extractor=cfg.read.html_extractor, text_field=src.text_field, id_field=src.id_field,
+                          html_extractor=cfg.read.html_extractor, budget=self._budget, text_field=src.text_field, id_field=src.id_field,
                           url_field=src.url_field, title_field=src.title_field)
         return read_unit(unit, src.kind, _open_raw, ctx)
 
