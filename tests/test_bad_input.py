@@ -283,6 +283,121 @@ def test_a_rule_that_raises_rejects_its_document_as_rule_error(tmp_path):
     assert [(r["id"], r["stage"], r["reason"]) for r in rejects] == [("s/d.jsonl#1", "quality", "rule_error")]
 
 
+# ---------------------------------------------------------------- 4. books in the encodings they circulate in
+
+FR = ("Le vieux château se dressait au-dessus de la vallée, où les élèves étudiaient près de la forêt. Ça leur "
+      "plaisait : déjà l'été était là, et l'on entendait les cigales à l'ombre des hêtres. Naïve, elle répondit.")
+DE = ("Die Straße führte über die Brücke zum großen Schloss, wo die Bürger ihre Lieder sangen. Müde Männer saßen "
+      "vor der Tür und aßen Äpfel; übermorgen würden sie nach Österreich fahren.")
+PL = ("W Łodzi, przy ulicy Piotrkowskiej, stał stary dom, w którym mieszkała pani Małgorzata. Każdego ranka piła "
+      "kawę i czytała gazetę, a jej córka grała na skrzypcach. Źródło tej opowieści ginie w mrokach dziejów.")
+JA = ("吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。何でも薄暗いじめじめした所でニャーニャー"
+      "泣いていた事だけは記憶している。吾輩はここで始めて人間というものを見た。")
+
+
+def book(paragraph: str, n: int = 20) -> str:
+    return "".join(f"{i}. {paragraph}\n\n" for i in range(n))
+
+
+@pytest.mark.parametrize("text,codec", [
+    (FR, "cp1252"), (DE, "latin-1"), (PL, "cp1250"), (JA, "shift_jis"), (JA, "euc_jp"),
+    (" ".join(RU[:4]), "koi8-r"), (" ".join(RU[:4]), "cp1251"),
+    (" ".join(RU[:4]), "utf-16-le"), (" ".join(RU[:4]), "utf-16-be"),     # UTF-16 without a byte-order mark
+])
+def test_a_book_in_a_legacy_or_bomless_encoding_reads_as_written(text, codec):
+    docs, errors, _, _ = read("books", "b.txt", book(text).encode(codec))
+    assert not errors and len(docs) == 1
+    assert text[:60] in docs[0].text and text[-40:] in docs[0].text and "\ufffd" not in docs[0].text
+
+
+def test_one_invalid_byte_leaves_a_utf8_russian_book_utf8():
+    data = book(" ".join(RU[:4])).encode("utf-8")
+    docs, errors, _, _ = read("books", "b.txt", data[:700] + b"\xff" + data[700:])
+    assert not errors
+    assert RU[0][:40] in docs[0].text and RU[3][-40:] in docs[0].text     # no KOI8-R mojibake
+    assert docs[0].text.count("\ufffd") == 1
+
+
+def test_one_nul_byte_does_not_make_a_book_binary():
+    data = book(EN[0]).encode()
+    docs, errors, _, _ = read("books", "b.txt", data[:100] + b"\x00" + data[100:])
+    assert not errors and EN[0][:40] in docs[0].text
+    _, errors, _, _ = read("books", "b.bin", bytes(range(256)) * 64)
+    assert errors == {"binary_file": 1}
+
+
+# ---------------------------------------------------------------- 7. sizes bounded while streaming
+
+HUGE = 64 << 20     # of `A`, no newline: a 64 KB archive; with read.max_doc_bytes at 1 MB
+
+
+def _jsonl(*texts: bytes) -> bytes:
+    return b"".join(b'{"text": "' + t + b'"}\n' for t in texts)
+
+
+@pytest.mark.parametrize("kind,name,make,kept", [
+    ("warc", "x.warc.gz", lambda: per_record_gzip([good(0), response("https://big.example/", b"A" * HUGE), good(1)]),
+     2),
+    ("warc", "x.warc.gz", lambda: per_record_gzip([good(0)]) + gzip.compress(b"A" * HUGE, mtime=0)
+     + per_record_gzip([good(1)]), 2),
+    ("warc", "x.warc.bz2", lambda: __import__("bz2").compress(good(0) + response("https://big.example/", b"A" * HUGE)
+                                                             + good(1)), 2),
+    ("jsonl", "x.jsonl.gz", lambda: gzip.compress(_jsonl(EN[0].encode(), b"A" * HUGE, EN[1].encode()), mtime=0), 2),
+    ("books", "b.txt.gz", lambda: gzip.compress(b"A" * HUGE, mtime=0), 0),
+])
+def test_a_huge_line_in_a_tiny_archive_is_refused_while_streaming(kind, name, make, kept):
+    import tracemalloc
+
+    data = make()
+    tracemalloc.start()
+    try:
+        docs, errors, _, _ = read(kind, name, data, max_doc_bytes=1 << 20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(docs) == kept and sum(errors.values()) == 1
+    assert set(errors) <= {"doc_too_large", "malformed_record"}
+    assert peak < 16 << 20          # the 64 MB never inflate at once (it was 2.2 GB of RSS for 1 GiB)
+
+
+# ---------------------------------------------------------------- 7 and 13. wikitext: linear, and deep links
+
+def test_130000_file_links_and_links_deeper_than_the_parser_are_cleaned_within_a_budget():
+    from corpus.sources.budget import TimeBudget
+    from corpus.sources.wikipedia import wikitext_to_text
+
+    files = "".join(f"[[File:Pic{i}.jpg|thumb|caption {i}]]\n" for i in range(130_000))      # 5.5 MB
+    deep = "[[L|" * 2000 + "inner" + "]]" * 2000
+    budget = TimeBudget(60)     # quadratic, the files page alone ran past five minutes
+    try:
+        flat = budget.run(wikitext_to_text, f"Intro of the page.\n{files}Closing line.")
+        nested = budget.run(wikitext_to_text, f"Before. {deep} After.")
+    finally:
+        budget.close()
+    assert flat.split() == ["Intro", "of", "the", "page.", "Closing", "line."]
+    assert nested == "Before. inner After."
+
+
+# ---------------------------------------------------------------- 11. offsets of archive errors
+
+@pytest.mark.parametrize("kind,name,data", [
+    ("warc", "x.warc.gz", gzip.compress(good(0) + good(1), mtime=0)),
+    ("wet", "x.warc.wet.gz", gzip.compress(b"".join(
+        b"WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: https://w.example/%d\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n"
+        % (i, len(EN[i].encode()), EN[i].encode()) for i in range(2)), mtime=0)),
+    ("jsonl", "x.jsonl.gz", gzip.compress(_jsonl(EN[0].encode(), EN[1].encode()), mtime=0)),
+    ("books", "b.txt.gz", gzip.compress(book(EN[0]).encode(), mtime=0)),
+])
+def test_an_archive_error_names_its_raw_offset(kind, name, data):
+    cut = len(data) * 3 // 4
+    items = list(reader_for(kind)(io.BytesIO(data[:cut]), ReadContext(source="s", path=name, rel=name)))
+    # Counted once: a rejection, or a note beside the document kept from before the cut.
+    damage = [i for i in items if isinstance(i, (Rejection, Damaged))]
+    assert [d.reason for d in damage] == ["truncated_archive"]
+    assert damage[0].detail.startswith(f"{name}@{cut}:")            # where the data ends, not `@end`
+    assert any(isinstance(i, Document) for i in items)              # what precedes the cut is kept
+
+
 # ---------------------------------------------------------------- 7. a time budget per document
 
 def deep_page(depth: int = 100_000) -> bytes:
@@ -368,6 +483,30 @@ def test_a_wikipedia_page_whose_cleaning_raises_is_a_reader_error_and_its_neighb
     docs, errors, rejections, _ = read("wikipedia", "w.xml", dump)
     assert [d.title for d in docs] == ["P1", "P3"]
     assert errors == {"reader_error": 1} and "RecursionError: too deep" in rejections[0].detail
+
+
+def test_a_normalize_drop_is_counted_and_logged_with_its_id(tmp_path, caplog):
+    import logging
+
+    from pipelines.build import key_settings
+    from pipelines.transforms.prepare import PrepareUnit
+    from pipelines.transforms.units import planned_units
+
+    texts = [EN[0], "\ufffd" * 200 + " a few words", EN[1]]       # the middle one is mostly undecodable bytes
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n"
+                                              for i, t in enumerate(texts)))
+    config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["d.jsonl"], "id_field": "id",
+                                            "languages": ["en"]}]}, base_dir=str(tmp_path))
+    settings = key_settings(config)
+    (unit, fingerprint), = planned_units(config, settings, None)
+    prepare = PrepareUnit(config, str(tmp_path / "work"), settings, None)
+    prepare.setup()
+    caplog.set_level(logging.WARNING)
+    summary, = prepare.process((unit, fingerprint))
+    counts = dict(summary.counts)
+    assert counts[("funnel", "s", "normalize", "invalid_utf8")][0] == 1
+    assert counts[("funnel", "s", "normalize", "out")][0] == 2           # the neighbours go on
+    assert any("normalize drop (invalid_utf8) s/d.jsonl#1" in r.getMessage() for r in caplog.records)
 
 
 # ---------------------------------------------------------------- the same through `corpus run`

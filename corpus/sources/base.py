@@ -91,6 +91,14 @@ def open_decompressed(stream: BinaryIO, path: str) -> BinaryIO:
 DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
 
 
+def raw_offset(stream: BinaryIO) -> int | str:
+    """Where reading of the raw file stopped (an archive error's offset), or "end" for a stream that cannot say."""
+    try:
+        return stream.tell()
+    except (OSError, ValueError, AttributeError):
+        return "end"
+
+
 def decode_utf8(data: bytes) -> str:
     """UTF-8 (BOM dropped); undecodable bytes become U+FFFD, which normalization counts and repairs or rejects."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -164,6 +172,8 @@ class SalvagingDecompressor(io.RawIOBase):
     `members` records where each member began, so `position` can name a decompressed offset in raw bytes."""
 
     CHUNK = 1 << 16
+    # Output per decompress call: a tiny archive of one huge line (1 GiB of `A`) never inflates at once (issue 14).
+    OUT_CHUNK = 1 << 20
 
     def __init__(self, raw: BinaryIO, kind: str, start: int = 0, end: int | None = None,
                  starts_record: Callable[[bytes], bool] | None = None):
@@ -172,7 +182,9 @@ class SalvagingDecompressor(io.RawIOBase):
         self._end, self._starts_record = end, starts_record
         self._dec = self._new()
         self._pending = b""
-        self._leftover = b""
+        self._taken = 0             # bytes of `_pending` already read
+        self._leftover = b""        # raw bytes to decompress before reading more
+        self._draining = False      # bz2/xz: the decompressor holds input that gives more output
         self._in_member = False
         self._done = False
         self._next_raw = start      # raw offset of the next byte to decompress (the leftover's first byte)
@@ -195,11 +207,12 @@ class SalvagingDecompressor(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        while not self._pending and not self._done:
+        while self._taken >= len(self._pending) and not self._done:
+            self._pending, self._taken = b"", 0      # `_fill` appends only to a spent buffer
             self._fill()
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
+        n = min(len(buffer), len(self._pending) - self._taken)
+        buffer[:n] = memoryview(self._pending)[self._taken:self._taken + n]
+        self._taken += n
         return n
 
     def position(self, offset: int) -> int | str:
@@ -217,9 +230,12 @@ class SalvagingDecompressor(io.RawIOBase):
 
     def _fill(self) -> None:
         chunk_at = self._next_raw
-        chunk, self._leftover = (self._leftover or self._raw.read(self.CHUNK)), b""
+        if self._draining:
+            chunk = b""
+        else:
+            chunk, self._leftover = (self._leftover or self._raw.read(self.CHUNK)), b""
         self._next_raw += len(chunk)
-        if not chunk:
+        if not chunk and not self._draining:
             self._release()   # a member past `end` too short to start a record stays with this piece
             if self._in_member:
                 self.error = ("truncated_archive", f"the {self._kind} data ends inside a compressed member")
@@ -233,7 +249,7 @@ class SalvagingDecompressor(io.RawIOBase):
             if self._end is not None and chunk_at >= self._end:
                 self._held = b""
         try:
-            out = self._dec.decompress(chunk)
+            out = self._dec.decompress(chunk, self.OUT_CHUNK)
         except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as exc:
             resumable = self._kind == "gz" and self._starts_record is not None
             if resumable and self._held is not None and self._next_piece_takes(self.members[-1][1]):
@@ -250,6 +266,14 @@ class SalvagingDecompressor(io.RawIOBase):
             self._done = True
             return
         self._in_member = True
+        if self._kind == "gz":
+            # What zlib did not take for want of output room is the next call's input.
+            self._leftover = self._dec.unconsumed_tail
+            self._next_raw -= len(self._leftover)
+            # A full output with all input taken may leave output inside zlib: ask again before reading more.
+            self._draining = not self._dec.eof and not self._leftover and len(out) == self.OUT_CHUNK
+        else:
+            self._draining = not self._dec.eof and not self._dec.needs_input
         self._produced += len(out)
         if self._held is None:
             self._pending += out

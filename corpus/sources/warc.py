@@ -13,7 +13,7 @@ from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
 from corpus.sources.budget import DocumentTimeout
-from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, Skipped, make_document
+from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, Skipped, make_document, raw_offset
 from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
 from corpus.sources.warc_records import DamageReport, RecordError, WarcRecord, open_warc_piece
 
@@ -72,5 +72,5 @@ def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
                 continue
             yield _safe_page(rec, ctx)
     except DECOMPRESSION_ERRORS as exc:
-        yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
+        yield ctx.error("corrupt_archive", raw_offset(stream), f"{type(exc).__name__}: {exc}")
     yield from report.end()

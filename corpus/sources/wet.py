@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, decode_utf8, make_document
+from corpus.sources.base import (DECOMPRESSION_ERRORS, Damaged, ReadContext, decode_utf8, make_document,
+                                 raw_offset)
 from corpus.sources.warc_records import DamageReport, RecordError, open_warc_piece
 
 
@@ -38,5 +39,5 @@ def read_wet(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejectio
             yield make_document(ctx, rec.record_id or rec.offset, decode_utf8(rec.body), url=rec.target_uri,
                                 date=rec.date)
     except DECOMPRESSION_ERRORS as exc:
-        yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
+        yield ctx.error("corrupt_archive", raw_offset(stream), f"{type(exc).__name__}: {exc}")
     yield from report.end()

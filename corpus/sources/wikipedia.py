@@ -29,9 +29,9 @@ from typing import BinaryIO, Callable, Iterator
 from urllib.parse import quote
 
 from corpus.document import Document, Rejection
-from corpus.sources.budget import DocumentTimeout
 from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, SalvagingDecompressor, Skipped, compression,
-                                 find_boundary, find_member, make_document, open_salvaging)
+                                 find_boundary, find_member, make_document, open_salvaging, raw_offset)
+from corpus.sources.budget import DocumentTimeout
 
 # Namespace names of files and categories in the languages we ship (the dump's <siteinfo> adds its own).
 FILE_PREFIXES = {"file", "image", "media", "файл", "изображение", "картинка", "медиа", "зображення", "медіа",
@@ -352,7 +352,7 @@ def read_wikipedia(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Re
         if piece.damage is None or piece.damage.error is None:
             yield ctx.error("malformed_xml", _line(piece, exc.position[0]), f"XML error: {exc}")
     except DECOMPRESSION_ERRORS as exc:
-        yield ctx.error("corrupt_archive", "end", f"{type(exc).__name__}: {exc}")
+        yield ctx.error("corrupt_archive", raw_offset(stream), f"{type(exc).__name__}: {exc}")
     if piece.damage is not None and piece.damage.error is not None:
         yield ctx.error(piece.damage.error[0], piece.damage.error_at, piece.damage.error[1])
 
