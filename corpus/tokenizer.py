@@ -9,7 +9,9 @@ its own), so decode(encode(text)) == text for every text.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
+from itertools import chain
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -54,6 +56,55 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16) if vocab_size <= 65536 else np.dtype(np.int32)
 
 
+def _fields(message: bytes) -> Iterator[tuple[int, int | bytes]]:
+    """(field number, value) of a serialized protobuf message: varints as ints, length-delimited as bytes."""
+    pos = 0
+
+    def varint() -> int:
+        nonlocal pos
+        value = shift = 0
+        while True:
+            byte = message[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while pos < len(message):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            yield number, varint()
+        elif wire == 2:
+            size = varint()
+            yield number, message[pos:pos + size]
+            pos += size
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        else:
+            raise ValueError(f"protobuf wire type {wire}")
+
+
+def _keeps_whitespace(model: bytes) -> bool:
+    """Whether the model's normalizer leaves spaces as they are: identity rules, no dummy `▁` before a text, no
+    folding of extra whitespace. Read from the serialized ModelProto (field 3, NormalizerSpec: 1 name,
+    3 add_dummy_prefix, 4 remove_extra_whitespaces, both true when absent) without SentencePiece's generated
+    protobuf module, which Beam's protobuf pin cannot import."""
+    try:
+        spec = b"".join(v for n, v in _fields(model) if n == 3 and isinstance(v, bytes))
+        fields = dict(_fields(spec))
+    except (ValueError, IndexError):
+        return False
+    return fields.get(1) == b"identity" and fields.get(3, 1) == 0 and fields.get(4, 1) == 0
+
+
+# A text's segments: a word with the spaces before it, a run of spaces with no word after it, a newline. With
+# SentencePiece's escaping a space is `▁`, so a segment starts at every `▁` that follows a non-space.
+_SEGMENT = re.compile("[ \u2581]*[^ \u2581\n]+|[ \u2581]+|\n")
+_CACHE_ENTRIES = 1 << 17       # segments remembered per worker (~25 MB): words recur, so most are hits
+
+
 @dataclass
 class Tokenizer:
     """A loaded model: encode to a compact array, decode back."""
@@ -65,12 +116,21 @@ class Tokenizer:
         self.vocab_size = self._sp.get_piece_size()
         self.eos_id = self._sp.eos_id()
         self.dtype = token_dtype(self.vocab_size)
+        pieces = [self._sp.id_to_piece(i) for i in range(self.vocab_size)]
         # Whether no token can cross a newline: "\n" is a piece and no other piece contains one (true of every
         # model `train_tokenizer` makes, where it is a user symbol). Then text cut after a newline encodes as its
         # pieces' tokens joined; a model brought from elsewhere may not promise that.
         newline = self._sp.piece_to_id("\n")
-        self.cuts_after_newline = newline != self._sp.unk_id() and self._sp.id_to_piece(newline) == "\n" and not any(
-            "\n" in self._sp.id_to_piece(i) for i in range(self.vocab_size) if i != newline)
+        self.cuts_after_newline = newline != self._sp.unk_id() and pieces[newline] == "\n" and not any(
+            "\n" in piece for i, piece in enumerate(pieces) if i != newline)
+        # Whether no token can cross a word start either: no piece has a `▁` after anything but `▁` (SentencePiece
+        # splits training text at whitespace), and the normalizer neither adds a `▁` before a text nor folds
+        # spaces. Then a text encodes as its segments' tokens joined (BPE merges and unigram paths only form
+        # pieces; byte fallback is per character), so each distinct segment is encoded once per worker.
+        self._segments_join = self.cuts_after_newline and _keeps_whitespace(self.model) and not any(
+            "\u2581" in piece.lstrip("\u2581") for i, piece in enumerate(pieces)
+            if not (self._sp.is_byte(i) or self._sp.is_control(i) or self._sp.is_unknown(i)))
+        self._cache: dict[str, list[int]] = {}
 
     def __getstate__(self):
         return {"model": self.model}
@@ -80,10 +140,20 @@ class Tokenizer:
         self.__post_init__()
 
     def encode(self, text: str) -> np.ndarray:
-        return np.asarray(self._sp.encode(text), dtype=self.dtype)
+        """Token ids of `text`, exactly SentencePiece's `encode(text)`."""
+        if not self._segments_join:
+            return np.asarray(self._sp.encode(text), dtype=self.dtype)
+        segments = _SEGMENT.findall(text)
+        known = self._cache
+        if len(known) > _CACHE_ENTRIES:
+            known.clear()
+        new = list(dict.fromkeys(s for s in segments if s not in known))
+        if new:
+            known.update(zip(new, self._sp.encode(new)))
+        return np.fromiter(chain.from_iterable(map(known.__getitem__, segments)), dtype=self.dtype)
 
     def count(self, text: str) -> int:
-        return len(self._sp.encode(text))
+        return len(self.encode(text))
 
     def decode(self, ids) -> str:
         return self._sp.decode([int(i) for i in ids])

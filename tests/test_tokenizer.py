@@ -53,6 +53,47 @@ def test_training_is_deterministic_and_unigram_works():
     assert uni.decode(uni.encode(text)) == text
 
 
+EDGES = ["", " ", "  ", "\n", "\n\n  \n", "a", " a", "a ", "a  b", "  lead", "trail  ", "x \n y", "▁literal▁ ▁▁x",
+         "word▁joined", "tab\there", "\u00a0nbsp\u00a0 x", "日本語のテキスト、スペースなし。", "🙂 🙂🙂  ქართული",
+         "2015 год, № 5…", "e\u0301 combining", "\r\ncrlf\r\n", "a" * 5000, ("long " * 3000).strip()]
+
+
+@pytest.mark.parametrize("model_type", ["bpe", "unigram"])
+def test_encoding_by_segments_is_sentencepiece_exactly(model_type, sample_out):
+    import sentencepiece as spm
+
+    shard_texts = [t for path in sorted((sample_out / "shards").glob("*.parquet"))
+                   for t in pq.read_table(path, columns=["text"]).column("text").to_pylist()]
+
+    # Indented and double-spaced lines teach whitespace-only pieces (`▁▁`, `▁▁▁▁`), which a word's segment must
+    # keep with the spaces before it.
+    model = train_tokenizer(TRAINING + ["    indented  line  with  two  spaces", "        deeper"] * 20, 800,
+                            model_type)
+    tok = Tokenizer(model)
+    assert tok._segments_join            # our models qualify: the cached path is the one under test
+    assert any(len(p) > 1 and set(p) == {"\u2581"} for p in map(tok.piece, range(tok.vocab_size)))
+    reference = spm.SentencePieceProcessor(model_proto=model)
+    texts = EDGES + shard_texts
+    for _ in range(2):                   # cold, then warm cache
+        for text in texts:
+            assert tok.encode(text).tolist() == reference.encode(text), text[:80]
+
+
+def test_a_model_that_adds_a_dummy_prefix_is_encoded_whole(tmp_path):
+    import io
+
+    import sentencepiece as spm
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(EN * 5), model_writer=buf, vocab_size=400,
+                                   byte_fallback=True, minloglevel=2)     # SentencePiece's defaults otherwise
+    tok = Tokenizer(buf.getvalue())
+    assert not tok._segments_join
+    reference = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    for text in EDGES + EN[:5]:
+        assert tok.encode(text).tolist() == reference.encode(text)
+
+
 def test_a_small_sample_gives_a_smaller_vocabulary_instead_of_failing():
     tok = Tokenizer(train_tokenizer(EN[:3], vocab_size=32000))
     assert 256 < tok.vocab_size < 32000

@@ -54,8 +54,8 @@ def quality_signals(text: str, rules: LanguageRules, doc_words: list[str] | None
         "boilerplate_word_fraction": boilerplate_words(ls, rules.boilerplate) / n if n else 0.0,
     }
     if rules.stop_words:
-        distinct = set(map(str.casefold, ws))
-        signals["stop_word_count"] = float(len(set(map(fold_word, distinct)) & rules.stop_words))
+        # Distinct words first: folding begins with casefold, so case variants fold alike.
+        signals["stop_word_count"] = float(len(set(map(fold_word, set(ws))) & rules.stop_words))
     return signals
 
 

@@ -6,6 +6,7 @@ Lookup order for a language: `default.yaml` (Gopher), then `<lang>.yaml` if ship
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,14 +32,16 @@ QUALITY_KEYS: tuple[str, ...] = tuple(_read("default")["quality"])
 REPETITION_KEYS: tuple[str, ...] = tuple(_read("default")["repetition"])
 
 
-@lru_cache(maxsize=1 << 16)   # the same few thousand words recur across documents; folding is NFD + NFC
+# Code points with a nonzero canonical combining class (what `unicodedata.combining` flags), to delete after NFD.
+_COMBINING = dict.fromkeys(cp for cp in range(sys.maxunicode + 1) if unicodedata.combining(chr(cp)))
+
+
 @lru_cache(maxsize=1 << 16)   # words repeat (Zipf): most lookups of a worker's documents are cache hits
 def fold_word(word: str) -> str:
     """Case-fold, drop combining marks (stress accents) and fold ё→е, for matching words against lists."""
     word = word.casefold()
     if not word.isascii():
-        word = "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
-        word = unicodedata.normalize("NFC", word).replace("ё", "е")
+        word = unicodedata.normalize("NFC", unicodedata.normalize("NFD", word).translate(_COMBINING)).replace("ё", "е")
     return word
 
 
