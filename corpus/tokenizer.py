@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from itertools import chain
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -130,7 +129,7 @@ class Tokenizer:
         self._segments_join = self.cuts_after_newline and _keeps_whitespace(self.model) and not any(
             "\u2581" in piece.lstrip("\u2581") for i, piece in enumerate(pieces)
             if not (self._sp.is_byte(i) or self._sp.is_control(i) or self._sp.is_unknown(i)))
-        self._cache: dict[str, list[int]] = {}
+        self._cache: dict[str, bytes] = {}
 
     def __getstate__(self):
         return {"model": self.model}
@@ -147,10 +146,12 @@ class Tokenizer:
         known = self._cache
         if len(known) > _CACHE_ENTRIES:
             known.clear()
-        new = list(dict.fromkeys(s for s in segments if s not in known))
+        new = list(set(segments).difference(known))     # in any order: each segment's tokens are its own
         if new:
-            known.update(zip(new, self._sp.encode(new)))
-        return np.fromiter(chain.from_iterable(map(known.__getitem__, segments)), dtype=self.dtype)
+            dtype = self.dtype
+            known.update((s, np.array(ids, dtype=dtype).tobytes()) for s, ids in zip(new, self._sp.encode(new)))
+        # The tokens of a segment are kept as their bytes: one C-level join assembles the text's array.
+        return np.frombuffer(b"".join(map(known.__getitem__, segments)), dtype=self.dtype)
 
     def count(self, text: str) -> int:
         return len(self.encode(text))
