@@ -126,7 +126,7 @@ class Tokenizer:
         # splits training text at whitespace), and the normalizer neither adds a `▁` before a text nor folds
         # spaces. Then a text encodes as its segments' tokens joined (BPE merges and unigram paths only form
         # pieces; byte fallback is per character), so each distinct segment is encoded once per worker.
-        self._segments_join = self.cuts_after_newline and _keeps_whitespace(self.model) and not any(
+        self.encodes_by_segments = self.cuts_after_newline and _keeps_whitespace(self.model) and not any(
             "\u2581" in piece.lstrip("\u2581") for i, piece in enumerate(pieces)
             if not (self._sp.is_byte(i) or self._sp.is_control(i) or self._sp.is_unknown(i)))
         self._cache: dict[str, bytes] = {}
@@ -140,7 +140,7 @@ class Tokenizer:
 
     def encode(self, text: str) -> np.ndarray:
         """Token ids of `text`, exactly SentencePiece's `encode(text)`."""
-        if not self._segments_join:
+        if not self.encodes_by_segments:
             return np.asarray(self._sp.encode(text), dtype=self.dtype)
         segments = _SEGMENT.findall(text)
         known = self._cache
@@ -174,6 +174,11 @@ def encode_parts(text: str, tokenizer: Tokenizer, max_tokens: int | None) -> lis
     # A token covers at least one UTF-8 byte (byte fallback: exactly one), and a character is at most four.
     if max_tokens is None or 4 * len(text) <= max_tokens:
         return [(text, tokenizer.encode(text))]
+    if tokenizer.encodes_by_segments:
+        # A whole encode is cheap here (cached segments), and a text within the limit is one part anyway.
+        tokens = tokenizer.encode(text)
+        if len(tokens) <= max_tokens:
+            return [(text, tokens)]
     units = list(_units(text, tokenizer, max_tokens))
     parts: list[tuple[str, np.ndarray]] = []
     current: list[tuple[str, np.ndarray]] = []

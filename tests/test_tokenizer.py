@@ -70,7 +70,7 @@ def test_encoding_by_segments_is_sentencepiece_exactly(model_type, sample_out):
     model = train_tokenizer(TRAINING + ["    indented  line  with  two  spaces", "        deeper"] * 20, 800,
                             model_type)
     tok = Tokenizer(model)
-    assert tok._segments_join            # our models qualify: the cached path is the one under test
+    assert tok.encodes_by_segments            # our models qualify: the cached path is the one under test
     assert any(len(p) > 1 and set(p) == {"\u2581"} for p in map(tok.piece, range(tok.vocab_size)))
     reference = spm.SentencePieceProcessor(model_proto=model)
     texts = EDGES + shard_texts
@@ -88,7 +88,7 @@ def test_a_model_that_adds_a_dummy_prefix_is_encoded_whole(tmp_path):
     spm.SentencePieceTrainer.train(sentence_iterator=iter(EN * 5), model_writer=buf, vocab_size=400,
                                    byte_fallback=True, minloglevel=2)     # SentencePiece's defaults otherwise
     tok = Tokenizer(buf.getvalue())
-    assert not tok._segments_join
+    assert not tok.encodes_by_segments
     reference = spm.SentencePieceProcessor(model_proto=buf.getvalue())
     for text in EDGES + EN[:5]:
         assert tok.encode(text).tolist() == reference.encode(text)

@@ -79,10 +79,19 @@ def shingle_hash32(data: bytes) -> int:
     return int(_splitmix64(np.array([h ^ len(data)], dtype=np.uint64))[0] >> np.uint64(32))
 
 
-def _powers(base: int, count: int) -> np.ndarray:
-    powers = np.full(count, base, dtype=np.uint64)
+@lru_cache(maxsize=4)
+def _power_table(base: int, size: int) -> np.ndarray:
+    powers = np.full(size, base, dtype=np.uint64)
     powers[0] = 1
-    return np.cumprod(powers, out=powers)          # uint64 wraps: base^k mod 2^64
+    np.cumprod(powers, out=powers)                 # uint64 wraps: base^k mod 2^64
+    powers.flags.writeable = False
+    return powers
+
+
+def _powers(base: int, count: int) -> np.ndarray:
+    """base^0 .. base^(count-1) mod 2^64: a slice of a table that grows in powers of two (built once or twice
+    per worker, not per document)."""
+    return _power_table(base, 1 << max(16, (count - 1).bit_length()))[:count]
 
 
 def _span_hashes(buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
