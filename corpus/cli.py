@@ -184,6 +184,11 @@ def _train_tokenizer(args: argparse.Namespace) -> int:
     tok = Tokenizer(model)
     with open(os.path.join(args.out, "spm.vocab"), "w", encoding="utf-8") as f:
         f.writelines(f"{tok.piece(i)}\t0\n" for i in range(tok.vocab_size))
+    from corpus.hf_tokenizer import has_tokenizer_json, tokenizer_json
+
+    if has_tokenizer_json(tok):
+        with open(os.path.join(args.out, "tokenizer.json"), "w", encoding="utf-8") as f:
+            f.write(tokenizer_json(model))
     print(f"corpus: trained a {args.model_type} tokenizer of {tok.vocab_size:,} pieces on {len(sample):,} documents "
           f"({size / 1e6:.1f} MB) in {seconds:.1f} s -> {args.out}/spm.model "
           f"(sha256 {hashlib.sha256(model).hexdigest()[:16]})", file=sys.stderr)
@@ -232,6 +237,18 @@ def _stats(args: argparse.Namespace) -> int:
         return _report(argparse.Namespace(out=args.out, html=args.html, samples=2, seed=0))
     stats = load_stats(args.out)
     print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else render_stats(stats))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from corpus.export import ExportError, export
+
+    try:
+        done = export(args.out, args.format, args.dest, by_source=args.by_source, name=args.name)
+    except ExportError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"corpus: {done.n_docs:,} documents, {done.n_tokens:,} tokens (EOS included) -> "
+          + ", ".join(os.path.basename(f) for f in done.files))
     return 0
 
 
@@ -286,6 +303,15 @@ directory.
 Every other option goes to Apache Beam and must be one of Beam's pipeline options (an unknown option is an
 error). Without --runner the pipeline runs here, offline, on Beam's local FnApiRunner (what the DirectRunner
 runs a batch pipeline on; Prism is never tried or downloaded)."""
+
+EXPORT_DESCRIPTION = """\
+Write every document's tokens, each followed by EOS, in the order of the shards (already shuffled by the run):
+
+  --format megatron   DIR/<name>_text_document.bin and .idx: Megatron-LM's indexed dataset (MMIDIDX), one
+                      sequence per document; --data-path DIR/<name>_text_document (with --by-source, one prefix
+                      per source: --data-path 0.7 DIR/web_text_document 0.3 DIR/books_text_document)
+  --format memmap     DIR/tokens.bin (flat little-endian tokens) and DIR/meta.json (dtype, eos_id, n_tokens,
+                      n_docs, vocab_size, tokenizer_sha256): np.memmap("DIR/tokens.bin", dtype=meta["dtype"])"""
 
 RUN_EXAMPLES = """\
 examples:
@@ -357,6 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("a", metavar="OUT_A", type=_finished_run)
     diff.add_argument("b", metavar="OUT_B", type=_finished_run)
     diff.add_argument("--json", action="store_true")
+    export = sub.add_parser("export", parents=[common], help="write the token stream for a trainer: Megatron "
+                                                             "indexed dataset or a flat memmap",
+                            description=EXPORT_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    export.add_argument("out", metavar="OUT", help="a finished `corpus run` output (local, gs:// or s3://)")
+    export.add_argument("--format", required=True, choices=["megatron", "memmap"])
+    export.add_argument("--out", dest="dest", required=True, metavar="DIR", help="folder to write into")
+    export.add_argument("--by-source", action="store_true",
+                        help="megatron: one prefix per source (<source>_text_document), for a blend string")
+    export.add_argument("--name", help="megatron: the prefix is <name>_text_document (default: OUT's folder name)")
     show = sub.add_parser("show", parents=[common], help="print documents (or rejects) of a run")
     show.add_argument("out", metavar="OUT", type=_finished_run)
     show.add_argument("--source")
@@ -434,6 +469,8 @@ def _dispatch(args: argparse.Namespace, beam_args: list[str]) -> int:
         return _report(args)
     if args.command == "diff":
         return _diff(args)
+    if args.command == "export":
+        return _export(args)
     return _show(args)
 
 

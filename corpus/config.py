@@ -150,6 +150,7 @@ class MixConfig:
 
 @dataclass(frozen=True)
 class TokenizerConfig:
+    enabled: bool = True          # false: text-only shards (tokens and n_tokens null), the mix's shares of bytes
     train: bool = True
     model: str | None = None
     vocab_size: int = 32000
@@ -378,7 +379,7 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.tokenizer.model_type in ("bpe", "unigram"), "tokenizer.model_type: must be bpe or unigram")
     _require(cfg.tokenizer.vocab_size >= 300, "tokenizer.vocab_size: must be >= 300 (byte pieces need 256)")
     _require(cfg.tokenizer.sample_bytes > 0, "tokenizer.sample_bytes: must be > 0")
-    if not cfg.tokenizer.train:
+    if cfg.tokenizer.enabled and not cfg.tokenizer.train:
         _require(cfg.tokenizer.model is not None, "tokenizer.model: required when tokenizer.train is false")
     _require(cfg.output.num_shards is None or cfg.output.num_shards >= 1, "output.num_shards: must be >= 1")
     _require(cfg.output.shard_target_bytes > 0, "output.shard_target_bytes: must be > 0")

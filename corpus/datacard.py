@@ -75,3 +75,14 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
               for s in manifest["shards"]]
     lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in sorted(manifest["versions"].items())]
     return "\n".join(lines) + "\n"
+
+
+def dataset_readme(datacard: str, manifest: dict[str, Any]) -> str:
+    """OUT/README.md: the data card under Hugging Face `configs:` front matter, so that `load_dataset("OUT")` (or
+    a Hub upload of the folder) gives the shards as the default config and the rejects as a config of their own,
+    never mixed (their columns differ) and never the intermediate files under `_work/`."""
+    front = ["---", "configs:", "- config_name: default", "  default: true", "  data_files:", "  - split: train",
+             "    path: shards/*.parquet"]
+    if manifest.get("rejects"):
+        front += ["- config_name: rejects", "  data_files:", "  - split: train", "    path: rejects/*.parquet"]
+    return "\n".join(front + ["---", "", datacard])

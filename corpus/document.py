@@ -27,6 +27,14 @@ class Document:
     def n_tokens(self) -> int | None:
         return None if self.tokens is None else len(self.tokens)
 
+    def replaced(self, **changes: Any) -> "Document":
+        """A copy with `changes`: what `dataclasses.replace` gives, at a fraction of its cost per stage, and the
+        byte count goes along while the text stays the same."""
+        new = object.__new__(Document)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     @property
     def n_bytes(self) -> int:
         # Asked for at every funnel count: encoded once per text (a new text, as a part's, is measured anew).

@@ -42,7 +42,7 @@ def _hash(*parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def _filesystem(out_dir: str) -> tuple[pafs.FileSystem, str]:
+def output_filesystem(out_dir: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem holding an output and the output's path on it."""
     if "://" in out_dir:
         return pafs.FileSystem.from_uri(out_dir)
@@ -79,13 +79,15 @@ class PackedSequences:
         self.weights = dict(weights or {})
         self.epochs = epochs
         self.drop_last = drop_last
-        self._fs, self._root = _filesystem(out_dir)
+        self._fs, self._root = output_filesystem(out_dir)
         try:
             with self._fs.open_input_stream(f"{self._root}/manifest.json") as f:
                 manifest = json.loads(f.read())
         except FileNotFoundError:
             raise FileNotFoundError(f"{out_dir}: no manifest.json (not a finished corpus output)") from None
         tokenizer = manifest.get("tokenizer") or {}
+        if tokenizer.get("enabled") is False:
+            raise ValueError(f"{out_dir}: a text-only output (tokenizer.enabled: false) has no tokens to load")
         self.eos_id = eos_id if eos_id is not None else tokenizer.get("eos_id")
         if self.eos_id is None:
             raise ValueError("no eos_id in the manifest: pass eos_id=")

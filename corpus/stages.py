@@ -6,7 +6,6 @@ calls its methods. Stage names here are the names used in the funnel (`stats.jso
 
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
 from typing import Iterator
 
@@ -67,13 +66,13 @@ class DocumentRules:
                                 self.config.normalize.max_invalid_char_fraction)
         if not result.text.strip():
             return Rejection.of(doc, STAGE_NORMALIZE, "empty_text")
-        return dataclasses.replace(doc, text=result.text)
+        return doc.replaced(text=result.text)
 
     # -- stage 3
     def identify_language(self, doc: Document) -> Document | Rejection:
         assert self.identifier is not None, "language identifier not loaded"
         pred = self.identifier.predict(doc.text)
-        doc = dataclasses.replace(doc, lang=pred.lang, lang_score=pred.score)
+        doc = doc.replaced(lang=pred.lang, lang_score=pred.score)
         allowed = self._sources[doc.source].languages
         verdict = langid_verdict(pred, allowed, self.rules_for(pred.lang).min_lang_score)
         return doc if verdict.keep else _reject(doc, STAGE_LANGID, verdict)
@@ -100,7 +99,7 @@ class DocumentRules:
     def quality(self, doc: Document, text_words: list[str] | None = None) -> Document | Rejection:
         rules = self.rules_for(doc.lang)
         signals = quality_signals(doc.text, rules, words(doc.text) if text_words is None else text_words)
-        doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
+        doc = doc.replaced(signals={**doc.signals, **signals})
         if not self._sources[doc.source].apply_quality:
             return doc
         verdict = quality_verdict(signals, rules)
@@ -111,7 +110,7 @@ class DocumentRules:
         if not self._sources[doc.source].apply_repetition:
             return doc   # signals are costly on whole books; only measured where the rules apply
         signals = repetition_signals(doc.text, words(doc.text) if text_words is None else text_words)
-        doc = dataclasses.replace(doc, signals={**doc.signals, **signals})
+        doc = doc.replaced(signals={**doc.signals, **signals})
         verdict = repetition_verdict(signals, self.rules_for(doc.lang))
         return doc if verdict.keep else _reject(doc, STAGE_REPETITION, verdict)
 
@@ -122,7 +121,7 @@ class DocumentRules:
             return _reject(doc, STAGE_CONTENT, verdict)
         if self.flagged:
             fraction = flagged_word_fraction(words(doc.text) if text_words is None else text_words, self.flagged)
-            doc = dataclasses.replace(doc, signals={**doc.signals, "flagged_word_fraction": fraction})
+            doc = doc.replaced(signals={**doc.signals, "flagged_word_fraction": fraction})
             verdict = flagged_words_verdict(fraction, self.config.content.max_flagged_word_fraction)
             if not verdict.keep:
                 return _reject(doc, STAGE_CONTENT, verdict)

@@ -165,7 +165,7 @@ def _largest_drop(rows: list[dict[str, Any]]) -> str:
 
 
 def run_warnings(by_source: dict[str, dict[str, Any]], funnel: dict[str, list[dict[str, Any]]],
-                 tokenizer: dict[str, Any], target_tokens: int | None) -> list[str]:
+                 tokenizer: dict[str, Any], target_tokens: int | None, shares_of: str = "tokens") -> list[str]:
     """One line per outcome a user did not ask for: a source with no documents, a share or size missed by more than
     SHARE_TOLERANCE, a tokenizer trained smaller than requested."""
     warnings = []
@@ -175,12 +175,13 @@ def run_warnings(by_source: dict[str, dict[str, Any]], funnel: dict[str, list[di
             if target != 0:     # a weight of 0 asks for nothing
                 warnings.append(f"source {source}: no documents written ({_largest_drop(funnel.get(source, []))})")
         elif target is not None and abs(entry["share_achieved"] - target) > SHARE_TOLERANCE:
-            warnings.append(f"source {source}: {entry['share_achieved']:.1%} of output tokens, target {target:.1%} "
-                            f"(epochs {entry['epochs']:g}, {entry['available_tokens']:,} tokens available)")
-    written = sum(entry["tokens"] for entry in by_source.values())
+            warnings.append(f"source {source}: {entry['share_achieved']:.1%} of output {shares_of}, target "
+                            f"{target:.1%} (epochs {entry['epochs']:g}, {entry[f'available_{shares_of}']:,} "
+                            f"{shares_of} available)")
+    written = sum(entry[shares_of] for entry in by_source.values())
     if target_tokens is not None and written < (1 - SHARE_TOLERANCE) * target_tokens:
-        warnings.append(f"mix.target_tokens: {written:,} tokens written of {target_tokens:,} asked (sources are "
-                        f"capped at mix.max_epochs)")
+        warnings.append(f"mix.target_tokens: {written:,} {shares_of} written of {target_tokens:,} asked (sources "
+                        f"are capped at mix.max_epochs)")
     if tokenizer.get("untrained_reason"):
         warnings.append(f"tokenizer: not trained: {tokenizer['untrained_reason']}")
     trained, requested = tokenizer.get("vocab_size"), tokenizer.get("requested_vocab_size")
@@ -215,11 +216,13 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
         else:
             src["tokens"] += first
             entry["tokens"] += first
-    total_tokens = sum(v["tokens"] for v in by_source.values())
+    # A text-only run (`tokenizer.enabled: false`) has no tokens: the mix's shares and epochs are of bytes.
+    shares_of = "tokens" if (tokenizer or {}).get("enabled", True) else "bytes"
+    total = sum(v[shares_of] for v in by_source.values())
     for source, entry in by_source.items():
-        entry["available_tokens"] = available.get(source, 0)
-        entry["epochs"] = round(entry["tokens"] / available[source], 4) if available.get(source) else 0.0
-        entry["share_achieved"] = round(entry["tokens"] / total_tokens, 4) if total_tokens else 0.0
+        entry[f"available_{shares_of}"] = available.get(source, 0)
+        entry["epochs"] = round(entry[shares_of] / available[source], 4) if available.get(source) else 0.0
+        entry["share_achieved"] = round(entry[shares_of] / total, 4) if total else 0.0
         if entry.get("share_target") is not None:
             entry["share_target"] = round(entry["share_target"], 4)
     if tokenizer is not None:
@@ -239,8 +242,9 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
         "languages": dict(sorted(languages.items())),
         "dedup": build_dedup(counts, near_params),
         "tokenizer": tokenizer or {},
+        "shares_of": shares_of,
         "conservation": check_conservation(funnel),
-        "warnings": run_warnings(by_source, funnel, tokenizer or {}, target_tokens),
+        "warnings": run_warnings(by_source, funnel, tokenizer or {}, target_tokens, shares_of),
     }
 
 

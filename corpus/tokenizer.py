@@ -55,7 +55,7 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16) if vocab_size <= 65536 else np.dtype(np.int32)
 
 
-def _fields(message: bytes) -> Iterator[tuple[int, int | bytes]]:
+def proto_fields(message: bytes) -> Iterator[tuple[int, int | bytes]]:
     """(field number, value) of a serialized protobuf message: varints as ints, length-delimited as bytes."""
     pos = 0
 
@@ -85,14 +85,21 @@ def _fields(message: bytes) -> Iterator[tuple[int, int | bytes]]:
             raise ValueError(f"protobuf wire type {wire}")
 
 
+def model_type(model: bytes) -> str:
+    """"bpe", "unigram", "word" or "char": the serialized ModelProto's TrainerSpec (field 2) model_type (field 3,
+    UNIGRAM when absent)."""
+    spec = b"".join(v for n, v in proto_fields(model) if n == 2 and isinstance(v, bytes))
+    return {1: "unigram", 2: "bpe", 3: "word", 4: "char"}.get(dict(proto_fields(spec)).get(3, 1), "unigram")
+
+
 def _keeps_whitespace(model: bytes) -> bool:
     """Whether the model's normalizer leaves spaces as they are: identity rules, no dummy `▁` before a text, no
     folding of extra whitespace. Read from the serialized ModelProto (field 3, NormalizerSpec: 1 name,
     3 add_dummy_prefix, 4 remove_extra_whitespaces, both true when absent) without SentencePiece's generated
     protobuf module, which Beam's protobuf pin cannot import."""
     try:
-        spec = b"".join(v for n, v in _fields(model) if n == 3 and isinstance(v, bytes))
-        fields = dict(_fields(spec))
+        spec = b"".join(v for n, v in proto_fields(model) if n == 3 and isinstance(v, bytes))
+        fields = dict(proto_fields(spec))
     except (ValueError, IndexError):
         return False
     return fields.get(1) == b"identity" and fields.get(3, 1) == 0 and fields.get(4, 1) == 0

@@ -24,7 +24,7 @@ from pipelines.transforms.counts import WriteCounts, WriteUnitsReused
 from pipelines.transforms.dedup import Deduplicate, banding_for
 from pipelines.transforms.mix import Mix
 from pipelines.transforms.prepare import ReadAndFilter
-from pipelines.transforms.tokenize import Tokenize, TrainTokenizer, WriteTokenizer, given_tokenizer
+from pipelines.transforms.tokenize import TEXT_ONLY, Tokenize, TrainTokenizer, WriteTokenizer, given_tokenizer
 from pipelines.transforms.units import planned_units
 from pipelines.transforms.write import WriteRejects, WriteShards
 
@@ -49,7 +49,9 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ft
 
     read = p | "ReadAndFilter" >> ReadAndFilter(config, work, settings, units, ftlang_cache)
     dedup = read.kept | "Deduplicate" >> Deduplicate(config, work)
-    if config.tokenizer.train:
+    if not config.tokenizer.enabled:
+        model = p | "NoTokenizer" >> beam.Create([TEXT_ONLY])
+    elif config.tokenizer.train:
         model = (read.kept, dedup.kept) | "TrainTokenizer" >> TrainTokenizer(config, work, config.share_targets())
     else:
         model = p | "GivenTokenizer" >> beam.Create([given_tokenizer(config.tokenizer.model)])

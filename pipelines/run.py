@@ -30,7 +30,7 @@ from apache_beam.runners.portability.portable_runner import JobServiceHandle
 from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
 from corpus.config import Config
-from corpus.datacard import render_datacard
+from corpus.datacard import dataset_readme, render_datacard
 from corpus.manifest import build_manifest
 from corpus.shards import REJECT_SCHEMA, doc_schema, shard_info, shard_name, write_parquet_bytes
 from corpus.stages import FUNNEL_STAGES
@@ -369,11 +369,12 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
         if not FileSystems.exists(_join(out_dir, kind)):
             FileSystems.mkdirs(_join(out_dir, kind))
     _delete_matching(_join(out_dir, "tokenizer", "spm.*"))
+    _delete_matching(_join(out_dir, "tokenizer", "tokenizer.json"))
     if not FileSystems.exists(_join(out_dir, "tokenizer")):
         FileSystems.mkdirs(_join(out_dir, "tokenizer"))
     moves = [entry["path"] for entry in shards + rejects]
     if tokenizer.get("sha256"):      # no model when no document survived
-        moves += ["tokenizer/spm.model", "tokenizer/spm.vocab"]
+        moves += ["tokenizer/spm.model", "tokenizer/spm.vocab"] + [p for p in [tokenizer.get("tokenizer_json")] if p]
     for path in moves:
         FileSystems.rename([_join(staging, path)], [_join(out_dir, path)])
     _write_text(_join(out_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))
@@ -383,7 +384,9 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     summary.update(units=reuse["units"], units_reused=reuse["reused"])
     manifest = build_manifest(shards, rejects, config.to_dict(), summary,
                               dict(tokenizer, train_seconds=train_seconds))
-    _write_text(_join(out_dir, "DATACARD.md"), render_datacard(config, stats, manifest, _input_files(config)))
+    datacard = render_datacard(config, stats, manifest, _input_files(config))
+    _write_text(_join(out_dir, "DATACARD.md"), datacard)
+    _write_text(_join(out_dir, "README.md"), dataset_readme(datacard, manifest))
     _delete_tree(staging)
     _delete_tree(_join(work, "runs"))     # merged into the shards; the earlier steps stay for the next run
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))

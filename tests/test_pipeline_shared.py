@@ -120,3 +120,15 @@ def test_every_kind_at_once_through_the_shipped_config(all_kinds_out):
     assert stats["read_skipped"]["web"]["request"] > 100 and stats["read_skipped"]["wikipedia"]["redirect"] == 99
     written = {s: v["docs"] for s, v in stats["sources"].items()}
     assert all(written[s] > 0 for s in ("web", "c4", "web_ru", "wikipedia", "books")), written
+
+
+def test_tokenizer_json_gives_the_tokens_column_on_every_row(run):
+    from tokenizers import Tokenizer as HFTokenizer
+
+    out, _ = run
+    hf = HFTokenizer.from_file(str(out / "tokenizer" / "tokenizer.json"))
+    checked = 0
+    for row in rows(out):
+        assert hf.encode(row["text"], add_special_tokens=False).ids == list(row["tokens"]), row["id"]
+        checked += 1
+    assert checked > 100

@@ -28,7 +28,9 @@ def plan_output(tokenized: list[dict[str, Any]], config: Config) -> dict[str, An
         t, b = read_histograms(unit["folder"])
         tokens[unit["source"]] = tokens.get(unit["source"], 0) + t
         nbytes[unit["source"]] = nbytes.get(unit["source"], 0) + b
-    histograms = {source: _as_dict(h) for source, h in sorted(tokens.items())}
+    # Text-only runs (`tokenizer.enabled: false`) have no tokens: shares, and mix.target_tokens, are of bytes.
+    measured = tokens if config.tokenizer.enabled else nbytes
+    histograms = {source: _as_dict(h) for source, h in sorted(measured.items())}
     mix = config.mix
     shares = config.share_targets()
     if not mix.enabled:

@@ -24,8 +24,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config
 from corpus.document import Rejection
-from corpus.intermediate import documents_of
+from corpus.hf_tokenizer import has_tokenizer_json, tokenizer_json
 from corpus.ids import part_id
+from corpus.intermediate import documents_of
 from corpus.mix import HISTOGRAM_BITS, SourcePlan, histogram_bucket, mix_position, plan_mix
 from corpus.shards import REJECT_SCHEMA, doc_schema, rejection_row
 from corpus.shards import document_row as shard_row
@@ -210,18 +211,20 @@ class TokenizeUnit(beam.DoFn):
                         doc.cluster_size = d["cluster_size"]
                     counts.funnel(doc.source, STAGE_TOKENIZE, "in", doc.n_bytes)
                     n_words, n_bytes, base_id = word_count(doc), doc.n_bytes, doc.id
-                    parts = encode_parts(doc.text, tok, cfg.mix.max_doc_tokens)
+                    # Text-only (no model): the document as it is, tokens null.
+                    parts = encode_parts(doc.text, tok, cfg.mix.max_doc_tokens) if tok else [(doc.text, None)]
                     total = 0
                     for k, (text, tokens) in enumerate(parts):
                         doc.id, doc.text, doc.tokens = part_id(base_id, k, len(parts)), text, tokens
+                        n_tokens = 0 if tokens is None else len(tokens)
                         # Bytes of text and tokens: a row group stays small even of book-length parts.
-                        out.append(shard_row(doc), doc.n_bytes + tokens.nbytes)
+                        out.append(shard_row(doc), doc.n_bytes + (0 if tokens is None else tokens.nbytes))
                         bucket = histogram_bucket(mix_position(doc.id, cfg.seed))
-                        tokens_hist[bucket] += len(tokens)
+                        tokens_hist[bucket] += n_tokens
                         bytes_hist[bucket] += doc.n_bytes
-                        total += len(tokens)
+                        total += n_tokens
                         counts.funnel(doc.source, STAGE_TOKENIZE, "out", doc.n_bytes)
-                    for kind, name in (("lang", doc.lang or "und"), ("source", doc.source)):
+                    for kind, name in (("lang", doc.lang or "und"), ("source", doc.source)) if tok else ():
                         counts.add(("fertility", kind, name, "tokens"), total, n_bytes)
                         counts.add(("fertility", kind, name, "words"), n_words, 1)
                     if len(parts) > 1:
@@ -254,6 +257,10 @@ class Tokenize(beam.PTransform):
         return StageOutput(tokenized, rejected, counts)
 
 
+# `tokenizer.enabled: false`: no model; the shards keep their text, with tokens and n_tokens null.
+TEXT_ONLY = {"model": None, "info": {"enabled": False, "trained": False}}
+
+
 def given_tokenizer(path: str) -> dict:
     """A model the config names, read once when the graph is built (any Beam filesystem)."""
     with FileSystems.open(path) as f:
@@ -276,8 +283,13 @@ def _write_tokenizer(element, staging: str):
     vocab = "".join(f"{tokenizer.piece(i)}\t0\n" for i in range(tokenizer.vocab_size))
     with FileSystems.create(f"{staging}/tokenizer/spm.vocab") as f:
         f.write(vocab.encode("utf-8"))
+    hf_json = None
+    if has_tokenizer_json(tokenizer):
+        hf_json = "tokenizer/tokenizer.json"
+        with FileSystems.create(f"{staging}/{hf_json}") as f:
+            f.write(tokenizer_json(model).encode("utf-8"))
     info = dict(element["info"], vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
-                sha256=hashlib.sha256(model).hexdigest(), dtype=str(tokenizer.dtype))
+                sha256=hashlib.sha256(model).hexdigest(), dtype=str(tokenizer.dtype), tokenizer_json=hf_json)
     return json.dumps(info, sort_keys=True)
 
 

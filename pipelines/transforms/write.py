@@ -46,7 +46,7 @@ def _mixed(batches: Iterator[pa.RecordBatch], plan, seed: int, counts: CountBook
         for row, (unit_id, source) in enumerate(zip(ids, sources)):
             copies = plan[source].copies(mix_position(unit_id, seed))
             counts.funnel(source, STAGE_MIX, "in", sizes[row])
-            counts.add(("mix", source, "available", ""), tokens[row] or 0, 1)
+            counts.add(("mix", source, "available", ""), sizes[row] if tokens[row] is None else tokens[row], 1)
             if copies == 0:
                 counts.funnel(source, STAGE_MIX, "not_sampled", sizes[row])
             elif copies > 1:
