@@ -365,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
             cmd.add_argument("--sample-bytes", type=int, default=200_000_000)
             cmd.add_argument("--seed", type=int, default=0)
         else:
-            cmd.add_argument("--tokenizer", required=True, help="path to spm.model")
+            cmd.add_argument("--tokenizer", required=True,
+                             help="path to spm.model or a Hugging Face tokenizer.json")
             cmd.add_argument("--max-doc-tokens", type=int, default=None,
                              help="split longer documents at paragraphs into parts ID#k")
             cmd.set_defaults(own_options=_option_strings(cmd))

@@ -66,11 +66,16 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
               f"{', '.join(config.dedup.decontamination.paths) or 'off'} "
               f"({stats['dedup'].get('decontaminated', 0):,} removed).", ""]
     tok = manifest.get("tokenizer", {})
-    lines += ["## Tokenizer", "",
-              f"SentencePiece {config.tokenizer.model_type}, {tok.get('vocab_size')} pieces, byte fallback, digits "
-              f"split, identity normalization; {'trained on this corpus' if tok.get('trained') else 'given'}; "
-              f"`tokenizer/spm.model` sha256 `{tok.get('sha256')}`.", "",
-              "## Shards", ""]
+    if not config.tokenizer.enabled:
+        described = "None: a text-only run (`tokens` null; the mix's shares are of bytes)."
+    elif tok.get("trained"):
+        described = (f"SentencePiece {config.tokenizer.model_type}, {tok.get('vocab_size')} pieces, byte fallback, "
+                     f"digits split, identity normalization; trained on this corpus; `{tok.get('path')}` sha256 "
+                     f"`{tok.get('sha256')}`" + (f", also as `{tok['tokenizer_json']}`." if tok.get("tokenizer_json")
+                                                  else "."))
+    else:
+        described = f"Given: {tok.get('vocab_size')} pieces, `{tok.get('path')}` sha256 `{tok.get('sha256')}`."
+    lines += ["## Tokenizer", "", described, "", "## Shards", ""]
     lines += [f"- `{s['path']}`: {s['rows']:,} rows, {s.get('tokens', 0):,} tokens, sha256 `{s['sha256']}`"
               for s in manifest["shards"]]
     lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in sorted(manifest["versions"].items())]

@@ -1,4 +1,5 @@
-"""Our SentencePiece model as a Hugging Face `tokenizers` tokenizer.json with the same ids (SPEC §3, issue 16).
+"""Hugging Face `tokenizers` both ways (SPEC §3, issue 16): our SentencePiece model as a tokenizer.json with the
+same ids, and a user's tokenizer.json as the run's tokenizer.
 
 The conversion holds for the models `train_tokenizer` makes (identity normalization, no dummy prefix, whitespace
 kept, newline a user symbol): spaces become `▁`; the text is split where no piece can cross (before every `▁`
@@ -13,9 +14,10 @@ Only `tokenizers` is needed (not `transformers`, whose protobuf needs clash with
 
 from __future__ import annotations
 
+import numpy as np
 import sentencepiece as spm
 
-from corpus.tokenizer import Tokenizer, model_type
+from corpus.tokenizer import Tokenizer, model_type, token_dtype
 
 SPACE = "\u2581"
 
@@ -62,3 +64,54 @@ def tokenizer_json(model: bytes) -> str:
     tok.add_tokens([AddedToken("\n", normalized=False, special=False)])
     return tok.to_str()
 
+
+
+# The end-of-document token of the common Hugging Face tokenizers, by name, in the order they are tried.
+EOS_NAMES = ("</s>", "<|endoftext|>", "<|end_of_text|>", "<eos>", "<|eos|>", "<|im_end|>", "[SEP]")
+
+
+def is_tokenizer_json(model: bytes) -> bool:
+    return model.lstrip()[:1] == b"{"
+
+
+class HuggingFaceTokenizer:
+    """A user's tokenizer.json (`tokenizer: {train: false, model: tokenizer.json}`), with `Tokenizer`'s interface:
+    `tokens`, the mix and fertility all come from it. Encoded without the template's special tokens (BOS/EOS
+    are the trainer's to add); EOS is the first of `EOS_NAMES` in the vocabulary, or None (the loader then asks
+    for one)."""
+
+    encodes_by_segments = False      # nothing is known of its pieces: parts are encoded whole
+    cuts_after_newline = False
+
+    def __init__(self, model: bytes):
+        from tokenizers import Tokenizer as HFTokenizer
+
+        self.model = model
+        self._tok = HFTokenizer.from_str(model.decode("utf-8"))
+        self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
+        self.eos_id = next((self._tok.token_to_id(name) for name in EOS_NAMES
+                            if self._tok.token_to_id(name) is not None), None)
+        self.dtype = token_dtype(self.vocab_size)
+
+    def __getstate__(self):
+        return {"model": self.model}
+
+    def __setstate__(self, state):
+        self.__init__(state["model"])
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.asarray(self._tok.encode(text, add_special_tokens=False).ids, dtype=self.dtype)
+
+    def count(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
+    def decode(self, ids) -> str:
+        return self._tok.decode([int(i) for i in ids], skip_special_tokens=False)
+
+    def piece(self, token_id: int) -> str:
+        return self._tok.id_to_token(int(token_id))
+
+
+def load_tokenizer(model: bytes) -> Tokenizer | HuggingFaceTokenizer:
+    """A SentencePiece model (spm.model bytes) or a Hugging Face tokenizer.json, by its content."""
+    return HuggingFaceTokenizer(model) if is_tokenizer_json(model) else Tokenizer(model)

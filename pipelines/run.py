@@ -373,8 +373,7 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     if not FileSystems.exists(_join(out_dir, "tokenizer")):
         FileSystems.mkdirs(_join(out_dir, "tokenizer"))
     moves = [entry["path"] for entry in shards + rejects]
-    if tokenizer.get("sha256"):      # no model when no document survived
-        moves += ["tokenizer/spm.model", "tokenizer/spm.vocab"] + [p for p in [tokenizer.get("tokenizer_json")] if p]
+    moves += tokenizer.get("files") or []      # none when no document survived, or in a text-only run
     for path in moves:
         FileSystems.rename([_join(staging, path)], [_join(out_dir, path)])
     _write_text(_join(out_dir, "stats.json"), json.dumps(stats, indent=2, sort_keys=True, ensure_ascii=False))

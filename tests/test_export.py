@@ -127,3 +127,67 @@ def test_tokenizer_json_agrees_on_edge_cases(text):
     model = train_tokenizer(EN + RU + ["    indented  line  with  two  spaces"] * 20, 900)
     hf = HFTokenizer.from_str(tokenizer_json(model))
     assert hf.encode(text, add_special_tokens=False).ids == spm.SentencePieceProcessor(model_proto=model).encode(text)
+
+
+def test_a_text_only_run_keeps_text_and_shares_bytes(tmp_path, capsys):
+    from corpus.config import config_from_dict
+    from corpus.sample.generate import EN, RU
+    from pipelines.run import run_corpus
+
+    (tmp_path / "en.jsonl").write_text("".join(json.dumps({"text": " ".join(EN[i:i + 3])}) + "\n"
+                                               for i in range(0, 24, 3)))
+    (tmp_path / "ru.jsonl").write_text("".join(json.dumps({"text": " ".join(RU[i:i + 3])}, ensure_ascii=False) + "\n"
+                                               for i in range(0, 24, 3)))
+    config = config_from_dict({
+        "sources": [{"name": "en", "kind": "jsonl", "paths": ["en.jsonl"], "languages": ["en"]},
+                    {"name": "ru", "kind": "jsonl", "paths": ["ru.jsonl"], "languages": ["ru"]}],
+        "tokenizer": {"enabled": False}, "mix": {"weights": {"en": 0.5, "ru": 0.5}}}, base_dir=str(tmp_path))
+    out = tmp_path / "out"
+    run_corpus(config, str(out))
+    rows = [r for p in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert rows and all(r["tokens"] is None and r["n_tokens"] is None and r["text"] for r in rows)
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["shares_of"] == "bytes" and stats["tokenizer"]["enabled"] is False
+    written = {s: sum(r["n_bytes"] for r in rows if r["source"] == s) for s in ("en", "ru")}
+    for source, entry in stats["sources"].items():
+        assert entry["bytes"] == written[source] and entry["tokens"] == 0
+        assert entry["share_achieved"] == round(written[source] / sum(written.values()), 4)
+    # Planned on bytes (there are no tokens to plan on): the source with fewer bytes is taken whole.
+    smaller = min(stats["sources"], key=lambda s: stats["sources"][s]["available_bytes"])
+    assert stats["sources"][smaller]["epochs"] == 1.0
+    assert not (out / "tokenizer" / "spm.model").exists()
+    assert main(["export", str(out), "--format", "memmap", "--out", str(tmp_path / "mm")]) == 2
+    assert "text-only" in capsys.readouterr().err
+
+
+def test_a_given_hugging_face_tokenizer_drives_the_tokens(tmp_path):
+    from tokenizers import Tokenizer as HFTokenizer
+    from tokenizers import models, pre_tokenizers, trainers
+
+    from corpus.config import config_from_dict
+    from corpus.sample.generate import EN
+    from pipelines.run import run_corpus
+
+    # A user's own tokenizer (the one of the model they continue training), made with the `tokenizers` library.
+    hf = HFTokenizer(models.BPE(unk_token="<unk>"))
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.train_from_iterator(EN * 3, trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "</s>"],
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    hf.save(str(tmp_path / "tokenizer.json"))
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"text": " ".join(EN[i:i + 3])}) + "\n"
+                                              for i in range(0, 24, 3)))
+    config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["d.jsonl"], "languages": ["en"]}],
+                               "tokenizer": {"train": False, "model": "tokenizer.json"}}, base_dir=str(tmp_path))
+    out = tmp_path / "out"
+    run_corpus(config, str(out))
+    rows = [r for p in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert rows
+    for row in rows:
+        assert row["tokens"] == hf.encode(row["text"], add_special_tokens=False).ids
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tokenizer"]["eos_id"] == hf.token_to_id("</s>")
+    assert manifest["tokenizer"]["path"] == "tokenizer/tokenizer.json"
+    assert (out / "tokenizer" / "tokenizer.json").read_bytes() == (tmp_path / "tokenizer.json").read_bytes()
+    assert not (out / "tokenizer" / "spm.model").exists()
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["tokenizer"]["fertility"]["by_source"]["s"]["tokens"] == sum(len(r["tokens"]) for r in rows)

@@ -24,7 +24,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config
 from corpus.document import Rejection
-from corpus.hf_tokenizer import has_tokenizer_json, tokenizer_json
+from corpus.hf_tokenizer import has_tokenizer_json, is_tokenizer_json, load_tokenizer, tokenizer_json
 from corpus.ids import part_id
 from corpus.intermediate import documents_of
 from corpus.mix import HISTOGRAM_BITS, SourcePlan, histogram_bucket, mix_position, plan_mix
@@ -173,7 +173,7 @@ class TokenizeUnit(beam.DoFn):
         sha = hashlib.sha256(model["model"]).hexdigest() if model["model"] is not None else None
         if self._model_sha != sha:
             # No model: no document survived, so there is nothing to encode (only dedup rejects to write).
-            self._tokenizer, self._model_sha = Tokenizer(model["model"]) if sha else None, sha
+            self._tokenizer, self._model_sha = load_tokenizer(model["model"]) if sha else None, sha
         cfg = self._config
         expected = fingerprint(STEP, unit.fingerprint, dedup["fingerprint"], sha, cfg.mix.max_doc_tokens,
                                cfg.seed, cfg.output.keep_rejects)
@@ -277,19 +277,23 @@ def _write_tokenizer(element, staging: str):
     model = element["model"]
     if model is None:
         return json.dumps(dict(element["info"], vocab_size=None, eos_id=None, sha256=None, dtype=None), sort_keys=True)
-    tokenizer = Tokenizer(model)
-    with FileSystems.create(f"{staging}/tokenizer/spm.model") as f:
-        f.write(model)
-    vocab = "".join(f"{tokenizer.piece(i)}\t0\n" for i in range(tokenizer.vocab_size))
-    with FileSystems.create(f"{staging}/tokenizer/spm.vocab") as f:
-        f.write(vocab.encode("utf-8"))
-    hf_json = None
-    if has_tokenizer_json(tokenizer):
-        hf_json = "tokenizer/tokenizer.json"
-        with FileSystems.create(f"{staging}/{hf_json}") as f:
-            f.write(tokenizer_json(model).encode("utf-8"))
+    tokenizer = load_tokenizer(model)
+    files: list[tuple[str, bytes]] = []
+    if is_tokenizer_json(model):      # a user's Hugging Face tokenizer: written as given, there is no spm.model
+        files.append(("tokenizer/tokenizer.json", model))
+    else:
+        vocab = "".join(f"{tokenizer.piece(i)}\t0\n" for i in range(tokenizer.vocab_size))
+        files += [("tokenizer/spm.model", model), ("tokenizer/spm.vocab", vocab.encode("utf-8"))]
+        if has_tokenizer_json(tokenizer):
+            files.append(("tokenizer/tokenizer.json", tokenizer_json(model).encode("utf-8")))
+    for path, data in files:
+        with FileSystems.create(f"{staging}/{path}") as f:
+            f.write(data)
+    names = [path for path, _ in files]
     info = dict(element["info"], vocab_size=tokenizer.vocab_size, eos_id=tokenizer.eos_id,
-                sha256=hashlib.sha256(model).hexdigest(), dtype=str(tokenizer.dtype), tokenizer_json=hf_json)
+                sha256=hashlib.sha256(model).hexdigest(), dtype=str(tokenizer.dtype), files=names,
+                model_path=names[0] if is_tokenizer_json(model) else "tokenizer/spm.model",
+                tokenizer_json="tokenizer/tokenizer.json" if "tokenizer/tokenizer.json" in names else None)
     return json.dumps(info, sort_keys=True)
 
 
