@@ -131,4 +131,4 @@ def test_tokenizer_json_gives_the_tokens_column_on_every_row(run):
     for row in rows(out):
         assert hf.encode(row["text"], add_special_tokens=False).ids == list(row["tokens"]), row["id"]
         checked += 1
-    assert checked > 100
+    assert checked == len(rows(out)) > 0
