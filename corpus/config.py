@@ -379,6 +379,9 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.tokenizer.model_type in ("bpe", "unigram"), "tokenizer.model_type: must be bpe or unigram")
     _require(cfg.tokenizer.vocab_size >= 300, "tokenizer.vocab_size: must be >= 300 (byte pieces need 256)")
     _require(cfg.tokenizer.sample_bytes > 0, "tokenizer.sample_bytes: must be > 0")
+    if not cfg.tokenizer.enabled:
+        _require(cfg.mix.target_tokens is None,
+                 "mix.target_tokens: a text-only run (tokenizer.enabled: false) has no tokens to target")
     if cfg.tokenizer.enabled and not cfg.tokenizer.train:
         _require(cfg.tokenizer.model is not None, "tokenizer.model: required when tokenizer.train is false")
     _require(cfg.output.num_shards is None or cfg.output.num_shards >= 1, "output.num_shards: must be >= 1")

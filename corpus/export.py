@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from dataclasses import dataclass
 from typing import Iterator
@@ -61,8 +62,11 @@ def _manifest(out_dir: str):
     except FileNotFoundError:
         raise ExportError(f"{out_dir}: no manifest.json (not a finished corpus output)") from None
     tokenizer = manifest.get("tokenizer") or {}
-    if not tokenizer.get("dtype") or tokenizer.get("eos_id") is None:
-        raise ExportError(f"{out_dir}: the shards hold no tokens (a text-only run); nothing to export")
+    if tokenizer.get("enabled") is False or not tokenizer.get("dtype"):
+        raise ExportError(f"{out_dir}: the shards hold no tokens (a text-only run, or no document survived); "
+                          "nothing to export")
+    if tokenizer.get("eos_id") is None:
+        raise ExportError(f"{out_dir}: the tokenizer has no end-of-document token to put between documents")
     return fs, root, manifest
 
 
@@ -142,7 +146,7 @@ def export(out_dir: str, fmt: str, dest: str, *, by_source: bool = False, name: 
 
     def writer(key: str) -> MegatronWriter:
         if key not in writers:
-            writers[key] = MegatronWriter(out_fs, f"{out_root}/{key}_text_document", dtype)
+            writers[key] = MegatronWriter(out_fs, f"{out_root}/{_file_name(key)}_text_document", dtype)
         return writers[key]
 
     for batch in batches(out_dir):
@@ -160,8 +164,13 @@ def export(out_dir: str, fmt: str, dest: str, *, by_source: bool = False, name: 
     for key in sorted(writers):
         docs, tokens = writers[key].close()
         n_docs, n_tokens = n_docs + docs, n_tokens + tokens
-        files += [f"{out_root}/{key}_text_document.bin", f"{out_root}/{key}_text_document.idx"]
+        files += [f"{out_root}/{_file_name(key)}_text_document.{ext}" for ext in ("bin", "idx")]
     return Exported(files, n_docs, n_tokens)
+
+
+def _file_name(name: str) -> str:
+    """A source name as a file name: path separators and other unsafe characters become `_`."""
+    return re.sub(r"[^\w.-]", "_", name)
 
 
 def _export_memmap(out_dir: str, fs, root: str, tokenizer: dict, dtype: np.dtype) -> Exported:

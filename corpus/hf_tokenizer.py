@@ -14,10 +14,12 @@ Only `tokenizers` is needed (not `transformers`, whose protobuf needs clash with
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import sentencepiece as spm
 
-from corpus.tokenizer import Tokenizer, model_type, token_dtype
+from corpus.tokenizer import Tokenizer, model_type, token_dtype, user_defined_pieces
 
 SPACE = "\u2581"
 
@@ -34,7 +36,8 @@ def has_tokenizer_json(tokenizer: Tokenizer) -> bool:
     """Whether `tokenizer_json` gives the same ids on every text: BPE models that encode by segments. (A unigram
     model converts too, but Hugging Face's Viterbi breaks ties between equal-scoring paths differently: about
     4% of documents came out different, so none is written.)"""
-    return tokenizer.encodes_by_segments and model_type(tokenizer.model) == "bpe"
+    return (tokenizer.encodes_by_segments and model_type(tokenizer.model) == "bpe"
+            and user_defined_pieces(tokenizer.model) == ["\n"])
 
 
 def tokenizer_json(model: bytes) -> str:
@@ -71,7 +74,12 @@ EOS_NAMES = ("</s>", "<|endoftext|>", "<|end_of_text|>", "<eos>", "<|eos|>", "<|
 
 
 def is_tokenizer_json(model: bytes) -> bool:
-    return model.lstrip()[:1] == b"{"
+    """A Hugging Face tokenizer.json (a JSON object with a `model`), not a SentencePiece ModelProto."""
+    try:
+        data = json.loads(model)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "model" in data
 
 
 class HuggingFaceTokenizer:
@@ -88,6 +96,10 @@ class HuggingFaceTokenizer:
 
         self.model = model
         self._tok = HFTokenizer.from_str(model.decode("utf-8"))
+        # A Hub tokenizer.json often carries a model's truncation (max_length 512) and padding: a corpus wants
+        # every token of every document.
+        self._tok.no_truncation()
+        self._tok.no_padding()
         self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
         self.eos_id = next((self._tok.token_to_id(name) for name in EOS_NAMES
                             if self._tok.token_to_id(name) is not None), None)

@@ -220,7 +220,9 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
     shares_of = "tokens" if (tokenizer or {}).get("enabled", True) else "bytes"
     total = sum(v[shares_of] for v in by_source.values())
     for source, entry in by_source.items():
-        entry[f"available_{shares_of}"] = available.get(source, 0)
+        entry["available_tokens"] = available.get(source, 0) if shares_of == "tokens" else 0
+        if shares_of == "bytes":
+            entry["available_bytes"] = available.get(source, 0)
         entry["epochs"] = round(entry[shares_of] / available[source], 4) if available.get(source) else 0.0
         entry["share_achieved"] = round(entry[shares_of] / total, 4) if total else 0.0
         if entry.get("share_target") is not None:

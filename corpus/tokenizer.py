@@ -92,23 +92,36 @@ def model_type(model: bytes) -> str:
     return {1: "unigram", 2: "bpe", 3: "word", 4: "char"}.get(dict(proto_fields(spec)).get(3, 1), "unigram")
 
 
+def user_defined_pieces(model: bytes) -> list[str]:
+    """The pieces of type USER_DEFINED (4): SentencePiece matches them whole in any text, before its model."""
+    found = []
+    for number, piece in proto_fields(model):
+        if number == 1 and isinstance(piece, bytes):
+            fields = dict(proto_fields(piece))
+            if fields.get(3) == 4 and isinstance(fields.get(1), bytes):
+                found.append(fields[1].decode("utf-8"))
+    return found
+
+
 def _keeps_whitespace(model: bytes) -> bool:
     """Whether the model's normalizer leaves spaces as they are: identity rules, no dummy `▁` before a text, no
-    folding of extra whitespace. Read from the serialized ModelProto (field 3, NormalizerSpec: 1 name,
-    3 add_dummy_prefix, 4 remove_extra_whitespaces, both true when absent) without SentencePiece's generated
-    protobuf module, which Beam's protobuf pin cannot import."""
+    folding of extra whitespace, and spaces become `▁`. Read from the serialized ModelProto (field 3,
+    NormalizerSpec: 1 name, 3 add_dummy_prefix, 4 remove_extra_whitespaces, 5 escape_whitespaces, all true when
+    absent) without SentencePiece's generated protobuf module, which Beam's protobuf pin cannot import."""
     try:
         spec = b"".join(v for n, v in proto_fields(model) if n == 3 and isinstance(v, bytes))
         fields = dict(proto_fields(spec))
     except (ValueError, IndexError):
         return False
-    return fields.get(1) == b"identity" and fields.get(3, 1) == 0 and fields.get(4, 1) == 0
+    return (fields.get(1) == b"identity" and fields.get(3, 1) == 0 and fields.get(4, 1) == 0
+            and fields.get(5, 1) != 0)
 
 
 # A text's segments: a word with the spaces before it, a run of spaces with no word after it, a newline. With
 # SentencePiece's escaping a space is `▁`, so a segment starts at every `▁` that follows a non-space.
 _SEGMENT = re.compile("[ \u2581]*[^ \u2581\n]+|[ \u2581]+|\n")
 _CACHE_ENTRIES = 1 << 17       # segments remembered per worker (~25 MB): words recur, so most are hits
+_CACHED_CHARS = 64             # longer segments are encoded for the text at hand and forgotten
 
 
 @dataclass
@@ -158,7 +171,11 @@ class Tokenizer:
             dtype = self.dtype
             known.update((s, np.array(ids, dtype=dtype).tobytes()) for s, ids in zip(new, self._sp.encode(new)))
         # The tokens of a segment are kept as their bytes: one C-level join assembles the text's array.
-        return np.frombuffer(b"".join(map(known.__getitem__, segments)), dtype=self.dtype)
+        tokens = np.frombuffer(b"".join(map(known.__getitem__, segments)), dtype=self.dtype)
+        for s in new:
+            if len(s) > _CACHED_CHARS:     # a line of CJK, base64 or code is one segment: never kept
+                del known[s]
+        return tokens
 
     def count(self, text: str) -> int:
         return len(self.encode(text))

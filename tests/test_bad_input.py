@@ -360,6 +360,18 @@ def test_a_huge_line_in_a_tiny_archive_is_refused_while_streaming(kind, name, ma
     assert peak < 16 << 20          # the 64 MB never inflate at once (it was 2.2 GB of RSS for 1 GiB)
 
 
+def test_a_cut_off_bz2_whose_block_inflates_past_one_read_keeps_its_records():
+    import bz2
+
+    lines = [(json.dumps({"text": f"{i} " + " ".join(EN[i % len(EN)].split()[:12])}) + "\n").encode()
+             for i in range(20_000)]
+    data = bz2.compress(b"".join(lines))            # two 900 KB blocks: more than a megabyte of output each read
+    assert len(b"".join(lines)) > 1 << 20
+    docs, errors, _, damaged = read("jsonl", "x.jsonl.bz2", data[:-40])     # cut inside the second block
+    assert (errors + damaged) == {"truncated_archive": 1}
+    assert len(docs) > 5_000                       # the whole first block is kept, not lost
+
+
 # ---------------------------------------------------------------- 7 and 13. wikitext: linear, and deep links
 
 def test_130000_file_links_and_links_deeper_than_the_parser_are_cleaned_within_a_budget():
@@ -425,10 +437,22 @@ def test_a_parse_past_its_budget_is_stopped_and_the_next_one_runs():
     assert TimeBudget(0).run(str.upper, "inline") == "INLINE"
 
 
-def test_a_page_past_its_time_budget_is_a_timeout_between_good_pages():
+def test_a_helper_s_start_and_warm_up_never_count_against_a_document():
+    import time
+
     from corpus.sources.budget import TimeBudget
 
-    budget = TimeBudget(1.0)
+    budget = TimeBudget(0.5, warm_up=((time.sleep, (2.0,)),))     # a slow import, say
+    try:
+        assert budget.run(str.upper, "first") == "FIRST"
+    finally:
+        budget.close()
+
+
+def test_a_page_past_its_time_budget_is_a_timeout_between_good_pages():
+    from corpus.sources import parse_budget
+
+    budget = parse_budget(1.0, "trafilatura")      # warmed up: trafilatura's import is not the first page's time
     try:
         data = good(0) + response("https://bad.example/deep", deep_page()) + good(1)
         docs, errors, rejections, _ = read("warc", "x.warc", data, budget=budget)

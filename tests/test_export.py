@@ -103,14 +103,17 @@ def test_the_output_folder_loads_as_a_hugging_face_dataset(sample_out, tmp_path,
 
 
 def test_tokenizer_json_encodes_every_row_to_the_tokens_column(sample_out):
+    import sentencepiece as spm
     from tokenizers import Tokenizer as HFTokenizer
 
     hf = HFTokenizer.from_file(str(sample_out / "tokenizer" / "tokenizer.json"))
+    sp = spm.SentencePieceProcessor(model_file=str(sample_out / "tokenizer" / "spm.model"))
     manifest = json.loads((sample_out / "manifest.json").read_text())
     assert manifest["tokenizer"]["tokenizer_json"] == "tokenizer/tokenizer.json"
     for shard in manifest["shards"]:
         for row in pq.read_table(sample_out / shard["path"], columns=["text", "tokens"]).to_pylist():
-            assert hf.encode(row["text"], add_special_tokens=False).ids == row["tokens"]
+            # Against SentencePiece itself too: the column was written by our own (segment-cached) encoder.
+            assert hf.encode(row["text"], add_special_tokens=False).ids == row["tokens"] == sp.encode(row["text"])
             assert hf.decode(row["tokens"], skip_special_tokens=False) == row["text"]
 
 
@@ -173,7 +176,9 @@ def test_a_given_hugging_face_tokenizer_drives_the_tokens(tmp_path):
     hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     hf.train_from_iterator(EN * 3, trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "</s>"],
                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    hf.enable_truncation(8)      # as many Hub tokenizers carry a model's max_length: a corpus must not truncate
     hf.save(str(tmp_path / "tokenizer.json"))
+    hf.no_truncation()
     (tmp_path / "d.jsonl").write_text("".join(json.dumps({"text": " ".join(EN[i:i + 3])}) + "\n"
                                               for i in range(0, 24, 3)))
     config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["d.jsonl"], "languages": ["en"]}],
@@ -181,7 +186,7 @@ def test_a_given_hugging_face_tokenizer_drives_the_tokens(tmp_path):
     out = tmp_path / "out"
     run_corpus(config, str(out))
     rows = [r for p in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
-    assert rows
+    assert rows and max(len(r["tokens"]) for r in rows) > 8
     for row in rows:
         assert row["tokens"] == hf.encode(row["text"], add_special_tokens=False).ids
     manifest = json.loads((out / "manifest.json").read_text())

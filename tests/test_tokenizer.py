@@ -79,6 +79,13 @@ def test_encoding_by_segments_is_sentencepiece_exactly(model_type, sample_out):
             assert tok.encode(text).tolist() == reference.encode(text), text[:80]
 
 
+def test_long_segments_are_encoded_but_not_kept():
+    tok = Tokenizer(train_tokenizer(TRAINING, 800))
+    line = "日本語の長い行には空白がない。" * 50
+    assert tok.encode(f"short words {line} more").tolist() == tok._sp.encode(f"short words {line} more")
+    assert tok._cache and max(map(len, tok._cache)) <= 64
+
+
 def test_a_model_that_adds_a_dummy_prefix_is_encoded_whole(tmp_path):
     import io
 

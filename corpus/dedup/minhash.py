@@ -79,6 +79,9 @@ def shingle_hash32(data: bytes) -> int:
     return int(_splitmix64(np.array([h ^ len(data)], dtype=np.uint64))[0] >> np.uint64(32))
 
 
+_KEPT_POWERS = 1 << 20                     # tables of up to 8 MB stay cached (4 at most)
+
+
 @lru_cache(maxsize=4)
 def _power_table(base: int, size: int) -> np.ndarray:
     powers = np.full(size, base, dtype=np.uint64)
@@ -90,8 +93,9 @@ def _power_table(base: int, size: int) -> np.ndarray:
 
 def _powers(base: int, count: int) -> np.ndarray:
     """base^0 .. base^(count-1) mod 2^64: a slice of a table that grows in powers of two (built once or twice
-    per worker, not per document)."""
-    return _power_table(base, 1 << max(16, (count - 1).bit_length()))[:count]
+    per worker, not per document); a span longer than any text's usual one gets its own, not kept."""
+    size = 1 << max(16, (count - 1).bit_length())
+    return (_power_table(base, size) if size <= _KEPT_POWERS else _power_table.__wrapped__(base, size))[:count]
 
 
 def _span_hashes(buf: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import BinaryIO, Callable, Iterator
 from corpus.document import Document, Rejection
 from corpus.sources.base import Damaged, ReadContext, Skipped, relative_name
 from corpus.sources.books import read_book, read_text
+from corpus.sources.budget import TimeBudget
 from corpus.sources.tabular import read_jsonl, read_parquet
 from corpus.sources.warc import read_warc
 from corpus.sources.wet import read_wet
@@ -25,6 +26,21 @@ READERS: dict[str, Reader] = {
 }
 
 
+WARM_UP_PAGE = ("<html><body><article><h1>Warm up</h1><p>" + "A sentence to extract. " * 20
+                + "</p></article></body></html>")
+WARM_UP_WIKITEXT = "'''Warm''' [[up|up]] {{t}}."
+
+
+def parse_budget(seconds: float, extractor: str) -> TimeBudget:
+    """The per-document time budget of the readers' expensive parses, its helper warmed up on the parsers the
+    readers call (so that their imports are not the first document's time)."""
+    from corpus.sources.html import extract_main_text
+    from corpus.sources.wikipedia import wikitext_to_text
+
+    return TimeBudget(seconds, warm_up=((extract_main_text, (WARM_UP_PAGE, extractor)),
+                                        (wikitext_to_text, (WARM_UP_WIKITEXT,))))
+
+
 def reader_for(kind: str) -> Reader:
     try:
         return READERS[kind]
@@ -32,4 +48,4 @@ def reader_for(kind: str) -> Reader:
         raise NotImplementedError(f"source kind {kind!r} has no reader yet") from None
 
 
-__all__ = ["READERS", "Damaged", "ReadContext", "Reader", "Skipped", "reader_for", "relative_name"]
+__all__ = ["READERS", "Damaged", "ReadContext", "Reader", "Skipped", "parse_budget", "reader_for", "relative_name"]

@@ -184,7 +184,7 @@ class SalvagingDecompressor(io.RawIOBase):
         self._pending = b""
         self._taken = 0             # bytes of `_pending` already read
         self._leftover = b""        # raw bytes to decompress before reading more
-        self._draining = False      # bz2/xz: the decompressor holds input that gives more output
+        self._draining = False      # the decompressor may hold more output for the input it already took
         self._in_member = False
         self._done = False
         self._next_raw = start      # raw offset of the next byte to decompress (the leftover's first byte)
@@ -273,7 +273,9 @@ class SalvagingDecompressor(io.RawIOBase):
             # A full output with all input taken may leave output inside zlib: ask again before reading more.
             self._draining = not self._dec.eof and not self._leftover and len(out) == self.OUT_CHUNK
         else:
-            self._draining = not self._dec.eof and not self._dec.needs_input
+            # `needs_input` alone is not enough: bz2 reports it once its input is used up, while its current block
+            # may still hold output. A full output means ask again (an empty answer then ends the drain).
+            self._draining = not self._dec.eof and (not self._dec.needs_input or len(out) == self.OUT_CHUNK)
         self._produced += len(out)
         if self._held is None:
             self._pending += out
@@ -314,7 +316,7 @@ class SalvagingDecompressor(io.RawIOBase):
         self._produced += len(RECORD_END)
         self._raw.seek(found)
         self._next_raw, self._leftover = found, b""
-        self._dec, self._in_member = self._new(), False
+        self._dec, self._in_member, self._draining = self._new(), False, False
         return True
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -34,18 +35,30 @@ class HelperError(Exception):
     """The helper raised: its exception type and message, re-raised in the caller."""
 
 
+def describe(exc: BaseException) -> str:
+    """"Type: message" of an exception, the same whether the parse ran in the helper or inline."""
+    return str(exc) if isinstance(exc, HelperError) else f"{type(exc).__name__}: {exc}"
+
+
+STARTUP_SECONDS = 120.0     # for a helper to import and warm up its parsers; never counted against a document
+
+
 class TimeBudget:
-    def __init__(self, seconds: float):
+    """`warm_up`: calls (module-level function, args) the helper makes before it takes documents, so that imports
+    and first-use setup (trafilatura's, mwparserfromhell's) never count against a document's budget."""
+
+    def __init__(self, seconds: float, warm_up: tuple[tuple[Callable[..., Any], tuple], ...] = ()):
         self.seconds = seconds
+        self.warm_up = warm_up
         self._proc: subprocess.Popen | None = None
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` within the budget. `fn` must be a module-level function (it travels by name)."""
         if self.seconds <= 0:
             return fn(*args)
-        proc = self._helper()
-        _send(proc.stdin, (fn, args))
         try:
+            proc = self._helper()
+            _send(proc.stdin, (fn, args))
             ok, value = _receive(proc.stdout, time.monotonic() + self.seconds)
         except (DocumentTimeout, EOFError, OSError):
             self.close()
@@ -69,11 +82,16 @@ class TimeBudget:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
             self._proc = subprocess.Popen([sys.executable, "-c", _HELPER], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, env=env, bufsize=0)
+            _send(self._proc.stdin, self.warm_up)
+            try:
+                _receive(self._proc.stdout, time.monotonic() + STARTUP_SECONDS)     # "ready"
+            except DocumentTimeout:
+                raise OSError(f"the parse helper did not start within {STARTUP_SECONDS:g} s") from None
         return self._proc
 
     def __getstate__(self):
         # A budget travels to workers as its setting; each worker starts its own helper.
-        return {"seconds": self.seconds, "_proc": None}
+        return {"seconds": self.seconds, "warm_up": self.warm_up, "_proc": None}
 
     def __del__(self):
         try:
@@ -109,10 +127,16 @@ def _receive(pipe: BinaryIO, deadline: float | None) -> Any:
     return pickle.loads(_read_exactly(pipe, length, deadline))
 
 
-def serve() -> None:
-    """The helper's loop: (fn, args) in, (True, result) or (False, "Type: message") out, until stdin closes."""
-    out = os.fdopen(os.dup(1), "wb", buffering=0)
-    os.dup2(2, 1)   # whatever a library prints goes to stderr, not into the exchange
+def _die_with_parent() -> None:
+    """The kernel kills the helper when its parent dies (Linux), even in the middle of a C-level parse that holds
+    the GIL; elsewhere a thread notices the parent is gone between the interpreter's switches."""
+    try:
+        import ctypes
+
+        if ctypes.CDLL(None).prctl(1, signal.SIGKILL) == 0:       # PR_SET_PDEATHSIG
+            return
+    except (OSError, AttributeError):
+        pass
     parent = os.getppid()
 
     def orphaned():
@@ -121,7 +145,22 @@ def serve() -> None:
         os._exit(0)
 
     threading.Thread(target=orphaned, daemon=True).start()
+
+
+def serve() -> None:
+    """The helper: its warm-up calls, "ready", then (fn, args) in, (True, result) or (False, "Type: message") out,
+    until stdin closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is the parent's to handle; it then closes us
+    _die_with_parent()
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)   # whatever a library prints goes to stderr, not into the exchange
     stdin = sys.stdin.buffer
+    for fn, args in _receive(stdin, None):
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - a warm-up is only a warm-up
+            pass
+    _send(out, "ready")
     while True:
         try:
             fn, args = _receive(stdin, None)

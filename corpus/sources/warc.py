@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import BinaryIO, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.budget import DocumentTimeout
+from corpus.sources.budget import DocumentTimeout, describe
 from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, Skipped, make_document, raw_offset
 from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
 from corpus.sources.warc_records import DamageReport, RecordError, WarcRecord, open_warc_piece
@@ -48,7 +48,7 @@ def _safe_page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skip
         return ctx.error("timeout", rec.offset, f"extraction ran past {ctx.budget.seconds:g} s",
                          n_bytes=len(rec.body))
     except Exception as exc:  # noqa: BLE001 - parsers and extractors fail in ways nobody lists
-        return ctx.error("reader_error", rec.offset, f"{type(exc).__name__}: {exc}", n_bytes=len(rec.body))
+        return ctx.error("reader_error", rec.offset, describe(exc), n_bytes=len(rec.body))
 
 
 def read_warc(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection | Skipped | Damaged]:

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, SalvagingDecompressor, Skipped, compression,
                                  find_boundary, find_member, make_document, open_salvaging, raw_offset)
-from corpus.sources.budget import DocumentTimeout
+from corpus.sources.budget import DocumentTimeout, describe
 
 # Namespace names of files and categories in the languages we ship (the dump's <siteinfo> adds its own).
 FILE_PREFIXES = {"file", "image", "media", "файл", "изображение", "картинка", "медиа", "зображення", "медіа",
@@ -368,14 +368,14 @@ def _line(piece: _Piece, line: int) -> str:
 def _safe_page(page: dict, ctx: ReadContext, base: str, files: set[str], categories: set[str]
                ) -> Document | Rejection | Skipped:
     """`_page`, with a page past its time budget a `timeout` and anything else it raises a `reader_error`."""
-    where = f"page {page.get('id') or page.get('title', '')}"
-    size = len(str(page.get("text", "")).encode("utf-8", errors="replace"))
     try:
         return _page(page, ctx, base, files, categories)
     except DocumentTimeout:
-        return ctx.error("timeout", where, f"markup removal ran past {ctx.budget.seconds:g} s", n_bytes=size)
+        reason, message = "timeout", f"markup removal ran past {ctx.budget.seconds:g} s"
     except Exception as exc:  # noqa: BLE001 - one page's failure is its rejection, never the piece's end
-        return ctx.error("reader_error", where, f"{type(exc).__name__}: {exc}", n_bytes=size)
+        reason, message = "reader_error", describe(exc)
+    size = len(str(page.get("text", "")).encode("utf-8", errors="replace"))
+    return ctx.error(reason, f"page {page.get('id') or page.get('title', '')}", message, n_bytes=size)
 
 
 def _page(page: dict, ctx: ReadContext, base: str, files: set[str], categories: set[str]

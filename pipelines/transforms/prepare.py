@@ -24,8 +24,8 @@ from corpus.intermediate import DOCS_SCHEMA, KeySettings, document_keys, documen
 from corpus.rules.content import parse_list
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path
 from corpus.shards import REJECT_SCHEMA, rejection_row
+from corpus.sources import Damaged, ReadContext, Skipped, parse_budget, reader_for, relative_name
 from corpus.sources.budget import TimeBudget
-from corpus.sources import Damaged, ReadContext, Skipped, reader_for, relative_name
 from corpus.sources.units import Unit, read_unit
 from corpus.stages import FUNNEL_STAGES, STAGE_NORMALIZE, STAGE_READ, DocumentRules
 from corpus.stats import CountBook
@@ -134,7 +134,7 @@ class PrepareUnit(beam.DoFn):
         self._rules = DocumentRules(cfg, identifier, blocklist=read_list(cfg.content.domain_blocklist),
                                     flagged_words=read_list(cfg.content.flagged_words))
         self._contamination = contamination_index(cfg)
-        self._budget = TimeBudget(cfg.read.doc_timeout)
+        self._budget = parse_budget(cfg.read.doc_timeout, cfg.read.html_extractor)
 
     def teardown(self):
         if self._budget is not None:
