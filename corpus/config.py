@@ -72,6 +72,11 @@ class LangIdConfig:
     # from all of them: fastText averages over the words it sees, and a 1 MB book costs 20x a web page otherwise.
     # null: the whole text, always.
     sample_chars: int | None = 100_000
+    # lid.176 data shipped in corpus/rules/languages/lid176.yaml: the probabilities of a confusable group
+    # (hr/sr/bs/sh, ms/id, ...) add up for the threshold; languages lid.176 is less sure of have their own
+    # threshold. false: the top label's own probability / `min_lang_score` for every language.
+    confusable_groups: bool = True
+    per_language_thresholds: bool = True
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,10 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
                              f"{'; '.join(x for x in (reasons, added) if x)} |")
     lines += ["", "## Rules and thresholds", "",
               f"Language ID: fastText lid.176, default minimum score {config.langid.min_lang_score}"
+              + (", 0.3 for the languages lid.176 is less sure of (`lid176.yaml`)"
+                 if config.langid.per_language_thresholds else "")
+              + (", scored with their confusable group (hr/sr/bs/sh, ms/id, no/nn, ...)"
+                 if config.langid.confusable_groups else "")
               + (f", documents over {config.langid.sample_chars:,} characters identified from ten evenly spaced "
                  "windows" if config.langid.sample_chars else ", on whole texts") + ". "
               "Quality and repetition thresholds per language (Gopher, Rae et al. 2021, App. A; `ru` from "

@@ -160,6 +160,12 @@ def render_stats(stats: dict[str, Any]) -> str:
             out.append(f"== {title}")
             out.append(_table(["source", column, "records"], _per_source_counts(stats[key])))
             out.append("")
+    dropped = [[reason, lang, c["docs"]] for reason, langs in (stats.get("langid_dropped") or {}).items()
+               for lang, c in sorted(langs.items(), key=lambda kv: (-kv[1]["docs"], kv[0]))]
+    if dropped:
+        out.append("== language ID drops, by top language (min_lang_score: below its threshold)")
+        out.append(_table(["reason", "language", "docs"], dropped))
+        out.append("")
     d = stats["dedup"]
     out.append(f"== dedup ({DEDUP_LABEL})")
     out.append(_table(*dedup_table(stats)))

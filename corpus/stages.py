@@ -56,7 +56,8 @@ class DocumentRules:
 
     @lru_cache(maxsize=256)
     def rules_for(self, lang: str | None) -> LanguageRules:
-        return language_rules(lang, self.config.languages.get(lang or ""), self.config.langid.min_lang_score)
+        return language_rules(lang, self.config.languages.get(lang or ""), self.config.langid.min_lang_score,
+                              self.config.langid.per_language_thresholds)
 
     # -- stage 2
     def normalize(self, doc: Document) -> Document | Rejection:

@@ -4,6 +4,7 @@ The pipeline counts in-graph (so counts are exact and runner-independent) as rec
 `(table, a, b, c) -> (docs, bytes)`:
   ("funnel", source, stage, "in" | "out" | reason)   documents entering / leaving / dropped at a stage
   ("output", source, lang, "")                       documents written, by source and language
+  ("langid", reason, lang, "")                       documents language ID dropped, by reason and top language
   ("dedup", "output", "cluster_size", str(size))     written survivors of a duplicate cluster, by size (>= 2)
   ("dedup", "near", name, "")                         near-dedup machinery: candidate_pairs, verified_pairs,
                                                      unconverged_edges; hot_buckets (buckets, their members)
@@ -231,17 +232,23 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
         tokenizer = {**tokenizer, "fertility": build_fertility(counts)}
     skipped: dict[str, dict[str, int]] = {}
     damaged: dict[str, dict[str, int]] = {}
-    for (table, source, kind, _), (docs, _) in sorted(counts.items()):
-        if table == "read_skipped":
-            skipped.setdefault(source, {})[kind] = docs
-        elif table == "read_damaged":
-            damaged.setdefault(source, {})[kind] = docs
+    # Issue 15: per top language, how many documents the threshold (`min_lang_score`) and the allow-lists
+    # (`language_not_allowed`) dropped.
+    langid: dict[str, dict[str, dict[str, int]]] = {"min_lang_score": {}, "language_not_allowed": {}}
+    for (table, a, b, _), (docs, n_bytes) in sorted(counts.items()):
+        if table == "read_skipped":      # a: source, b: kind
+            skipped.setdefault(a, {})[b] = docs
+        elif table == "read_damaged":    # a: source, b: reason
+            damaged.setdefault(a, {})[b] = docs
+        elif table == "langid":          # a: reason, b: top language
+            langid.setdefault(a, {})[b] = {"docs": docs, "bytes": n_bytes}
     return {
         "funnel": funnel,
         "read_skipped": skipped,
         "read_damaged": damaged,
         "sources": by_source,
         "languages": dict(sorted(languages.items())),
+        "langid_dropped": langid,
         "dedup": build_dedup(counts, near_params),
         "tokenizer": tokenizer or {},
         "shares_of": shares_of,

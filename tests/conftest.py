@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -44,3 +45,28 @@ def all_kinds_out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("all-kinds") / "out"
     run_corpus(config, str(out))
     return out
+
+
+@pytest.fixture
+def prepared_unit(tmp_path):
+    """Stages 1-6 for one JSONL unit: `prepared_unit(texts, languages=("en",))` gives (the set-up PrepareUnit, its
+    unit element); the documents' ids are s/d.jsonl#0, #1, ..."""
+    from corpus.config import config_from_dict
+    from pipelines.build import key_settings
+    from pipelines.transforms.prepare import PrepareUnit
+    from pipelines.transforms.units import planned_units
+
+    def prepare(texts: list[str], languages: tuple[str, ...] | None = ("en",)):
+        (tmp_path / "d.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n"
+                                                  for i, t in enumerate(texts)))
+        source = {"name": "s", "kind": "jsonl", "paths": ["d.jsonl"], "id_field": "id"}
+        if languages is not None:
+            source["languages"] = list(languages)
+        config = config_from_dict({"sources": [source]}, base_dir=str(tmp_path))
+        settings = key_settings(config)
+        (unit, fingerprint), = planned_units(config, settings, None)
+        unit_prepare = PrepareUnit(config, str(tmp_path / "work"), settings, None)
+        unit_prepare.setup()
+        return unit_prepare, (unit, fingerprint)
+
+    return prepare

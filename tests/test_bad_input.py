@@ -252,26 +252,9 @@ def test_a_reader_that_raises_ends_its_piece_not_the_run(tmp_path, monkeypatch):
     assert "RuntimeError: parser bug after s/a.txt#1" in items[1].detail
 
 
-def prepared_unit(tmp_path: Path, texts: list[str]):
-    """Stages 1-6 for one JSONL unit of `texts` (ids 0, 1, ...): (the set-up PrepareUnit, its unit element)."""
-    from pipelines.build import key_settings
-    from pipelines.transforms.prepare import PrepareUnit
-    from pipelines.transforms.units import planned_units
-
-    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n"
-                                              for i, t in enumerate(texts)))
-    config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["d.jsonl"], "id_field": "id",
-                                            "languages": ["en"]}]}, base_dir=str(tmp_path))
-    settings = key_settings(config)
-    (unit, fingerprint), = planned_units(config, settings, None)
-    prepare = PrepareUnit(config, str(tmp_path / "work"), settings, None)
-    prepare.setup()
-    return prepare, (unit, fingerprint)
-
-
-def test_a_rule_that_raises_rejects_its_document_as_rule_error(tmp_path):
+def test_a_rule_that_raises_rejects_its_document_as_rule_error(prepared_unit):
     texts = [" ".join(EN[i:i + 2]) for i in range(0, 6, 2)]
-    prepare, element = prepared_unit(tmp_path, texts)
+    prepare, element = prepared_unit(texts)
     original = prepare._rules.quality
 
     def quality(doc, words=None):
@@ -515,11 +498,11 @@ def test_a_wikipedia_page_whose_cleaning_raises_is_a_reader_error_and_its_neighb
     assert errors == {"reader_error": 1} and "RecursionError: too deep" in rejections[0].detail
 
 
-def test_a_normalize_drop_is_counted_and_logged_with_its_id(tmp_path, caplog):
+def test_a_normalize_drop_is_counted_and_logged_with_its_id(prepared_unit, caplog):
     import logging
 
     texts = [EN[0], "\ufffd" * 200 + " a few words", EN[1]]       # the middle one is mostly undecodable bytes
-    prepare, element = prepared_unit(tmp_path, texts)
+    prepare, element = prepared_unit(texts)
     caplog.set_level(logging.WARNING)
     summary, = prepare.process(element)
     counts = dict(summary.counts)

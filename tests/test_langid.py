@@ -41,3 +41,117 @@ def test_sampled_and_whole_text_agree_on_shared_books(shared):
         a, b = whole.predict(doc.text), sampled.predict(doc.text)
         assert a.lang == b.lang == path.parent.name
         assert b.score == pytest.approx(a.score, abs=0.01)
+
+
+# ---------------------------------------------------------------- issue 15: groups and per-language thresholds
+
+CROATIAN = ("Vlada je danas objavila nove mjere za pomoć gospodarstvu. Mnogi građani su zabrinuti zbog visokih "
+            "cijena hrane. Škola je zatvorena zbog oluje. Nogometna reprezentancija pobijedila je u utakmici. "
+            "Sinoć je jako padala kiša.")
+SWAHILI = ("Serikali ya Tanzania imetangaza mpango mpya wa kuboresha huduma za afya katika vijiji vya mkoa wa "
+           "Dodoma. Waziri wa afya alisema kwamba hospitali kumi zitajengwa mwaka ujao. Wananchi wengi "
+           "wamefurahishwa na habari hizi. Hata hivyo, baadhi ya wataalamu wanasema fedha hazitoshi. Mvua kubwa "
+           "zilinyesha wiki iliyopita na kuharibu barabara nyingi. Watoto walishindwa kwenda shule kwa siku tatu.")
+
+
+class _Model:
+    """A stand-in for fastText's model: fixed (probability, label) pairs, best first."""
+
+    def __init__(self, pairs):
+        self.f = self
+        self.pairs = [(p, f"__label__{label}") for label, p in pairs]
+
+    def predict(self, text, k, threshold, on_unicode_error):
+        return self.pairs[:k]
+
+
+def _identifier(pairs, groups):
+    identifier = LanguageIdentifier.__new__(LanguageIdentifier)
+    identifier.sample_chars = None
+    identifier.groups = {f"__label__{label}": frozenset(f"__label__{m}" for m in members)
+                         for label, members in groups.items()}
+    identifier._model = _Model(pairs)
+    return identifier
+
+
+def test_a_confusable_group_adds_up_and_keeps_the_top_label():
+    from corpus.rules.languages import confusable_groups
+
+    split = [("hr", 0.44), ("sr", 0.24), ("sh", 0.21), ("bs", 0.05), ("sl", 0.03)]
+    pred = _identifier(split, confusable_groups()).predict("tekst")
+    assert pred.lang == "hr" and pred.score == pytest.approx(0.94)     # sl is not of the group
+    assert _identifier(split, {}).predict("tekst").score == pytest.approx(0.44)
+    alone = _identifier([("sl", 0.57), ("sr", 0.11), ("hr", 0.11)], confusable_groups()).predict("besedilo")
+    assert alone.lang == "sl" and alone.score == pytest.approx(0.57)   # a label without a group: its own
+
+
+def test_the_shipped_groups_are_of_lid176_labels_and_leave_cyrillic_languages_apart():
+    from corpus.config import LID176_CODES
+    from corpus.rules.languages import confusable_groups
+
+    groups = confusable_groups()
+    assert set(groups) <= LID176_CODES
+    assert groups["hr"] == {"hr", "sr", "bs", "sh"} and groups["id"] == {"ms", "id"} and groups["nn"] == {"no", "nn"}
+    assert not {"ru", "uk", "be", "bg", "mk", "sl"} & set(groups)
+
+
+def test_croatian_text_split_across_its_group_is_kept_as_croatian():
+    from corpus.rules.languages import confusable_groups, language_rules
+
+    model = resolve_model_path(None)
+    grouped = LanguageIdentifier(model, groups=confusable_groups()).predict(CROATIAN)
+    alone = LanguageIdentifier(model).predict(CROATIAN)
+    assert grouped.lang == alone.lang == "hr"
+    assert grouped.score >= language_rules("hr").min_lang_score > alone.score
+
+
+def test_languages_lid176_is_less_sure_of_have_their_own_threshold():
+    from corpus.rules.languages import lid_threshold, language_rules
+
+    assert lid_threshold("en") is None and lid_threshold("ru") is None     # the SPEC's 0.65 applies
+    assert language_rules("en", None, 0.65).min_lang_score == 0.65
+    assert language_rules("sw", None, 0.65).min_lang_score == 0.3
+    assert language_rules("sw", None, 0.65, per_language_thresholds=False).min_lang_score == 0.65
+
+
+def test_a_configured_language_threshold_beats_the_shipped_one():
+    from corpus.config import config_from_dict
+    from corpus.stages import DocumentRules
+
+    config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["gs://b/d.jsonl"]}],
+                               "languages": {"sw": {"min_lang_score": 0.5}}})
+    assert DocumentRules(config).rules_for("sw").min_lang_score == 0.5
+    assert DocumentRules(config).rules_for("la").min_lang_score == 0.3
+
+
+@pytest.mark.parametrize("options, kept", [({}, True), ({"per_language_thresholds": False}, False)])
+def test_correct_swahili_passes_its_threshold_and_not_the_default_one(options, kept):
+    from corpus.config import config_from_dict
+    from corpus.document import Document, Rejection
+    from corpus.rules.languages import confusable_groups
+    from corpus.stages import DocumentRules
+
+    config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["gs://b/d.jsonl"]}], "langid": options})
+    rules = DocumentRules(config, LanguageIdentifier(resolve_model_path(None), groups=confusable_groups()))
+    result = rules.identify_language(Document(id="s/a#0", source="s", text=SWAHILI))
+    assert isinstance(result, Document) is kept
+    if not kept:
+        assert isinstance(result, Rejection) and result.reason == "min_lang_score" and result.lang == "sw"
+        assert result.threshold == 0.65 and 0.3 < result.value < 0.65
+
+
+def test_language_id_drops_are_counted_by_top_language(prepared_unit):
+    from corpus.sample.generate import EN
+    from corpus.stats import build_stats, merge_counts
+
+    menu = "Click here login menu home contact Kontakt Startseite Accueil Inicio"   # de at about 0.54
+    texts = [" ".join(EN[:3]), SWAHILI, menu, CROATIAN]
+    prepare, element = prepared_unit(texts, languages=("en", "sw", "de"))
+    summary, = prepare.process(element)
+    counts = dict(summary.counts)
+    assert counts[("langid", "language_not_allowed", "hr", "")] == (1, len(CROATIAN.encode()))
+    below = {k[2]: v for k, v in counts.items() if k[:2] == ("langid", "min_lang_score")}
+    assert below == {"de": (1, len(menu.encode()))}           # and not Swahili, at its own threshold
+    stats = build_stats(merge_counts(counts.items()), ["s"], ("read", "normalize", "langid"), None)
+    assert stats["langid_dropped"]["language_not_allowed"] == {"hr": {"docs": 1, "bytes": len(CROATIAN.encode())}}
+    assert stats["langid_dropped"]["min_lang_score"] == {"de": {"docs": 1, "bytes": len(menu.encode())}}

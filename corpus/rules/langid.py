@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from corpus.rules.verdict import KEEP, Verdict
 
@@ -55,15 +56,24 @@ def resolve_model_path(configured: str | None, ftlang_cache: str | None = None) 
 @dataclass(frozen=True)
 class Prediction:
     lang: str
-    score: float
+    score: float    # the top label's probability, plus its confusable group's where it has one
+
+
+# Labels read per prediction: a group's members are always among them (a confusable group is at most 4 labels and
+# its members, the next best labels of a text in one of them, are never past the eighth).
+TOP_LABELS = 8
 
 
 class LanguageIdentifier:
     """Wraps `ftlangdetect.detect` with a model resolved from local disk. Load once per worker."""
 
-    def __init__(self, model_path: str | os.PathLike, sample_chars: int | None = None):
+    def __init__(self, model_path: str | os.PathLike, sample_chars: int | None = None,
+                 groups: Mapping[str, frozenset[str]] | None = None):
+        """`groups`: label -> its confusable group (`languages.confusable_groups()`); None or {}: no groups."""
         self.model_path = Path(model_path)
         self.sample_chars = sample_chars
+        self.groups = {f"__label__{label}": frozenset(f"__label__{m}" for m in members)
+                       for label, members in (groups or {}).items()}
         # ftlangdetect looks for <$FTLANG_CACHE>/<model name> and only downloads when it is missing: pointing the
         # cache at the resolved model's folder is what keeps it offline.
         os.environ["FTLANG_CACHE"] = str(self.model_path.parent)
@@ -73,7 +83,7 @@ class LanguageIdentifier:
         self.predict("warm up")   # load now, so a broken model fails at setup, not mid-run
 
     def predict(self, text: str) -> Prediction:
-        """Top language of `text` with newlines folded to spaces (SPEC stage 3)."""
+        """Top language of `text` with newlines folded to spaces (SPEC stage 3), scored with its group."""
         folded = " ".join(text.split())
         if self.sample_chars is not None and len(folded) > self.sample_chars:
             folded = sample_windows(folded, self.sample_chars)
@@ -81,7 +91,11 @@ class LanguageIdentifier:
             return Prediction("und", 0.0)
         # What `ftlangdetect.detect` does after folding whitespace the same way (its `\s+` is str.split's
         # whitespace), without folding the text a second time: the fastText call and its label and score.
-        (probability, label), = self._model.f.predict(folded + "\n", 1, 0.0, "strict")
+        top = self._model.f.predict(folded + "\n", TOP_LABELS if self.groups else 1, 0.0, "strict")
+        probability, label = top[0]
+        group = self.groups.get(label)
+        if group:
+            probability = sum(p for p, other in top if other in group)
         return Prediction(label.replace("__label__", ""), min(float(probability), 1.0))
 
 

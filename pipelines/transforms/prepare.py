@@ -23,11 +23,12 @@ from corpus.document import Document, Rejection
 from corpus.intermediate import DOCS_SCHEMA, KeySettings, document_keys, document_row, keys_schema
 from corpus.rules.content import parse_list
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path
+from corpus.rules.languages import confusable_groups
 from corpus.shards import REJECT_SCHEMA, rejection_row
 from corpus.sources import Damaged, ReadContext, Skipped, parse_budget, reader_for, relative_name
 from corpus.sources.budget import TimeBudget
 from corpus.sources.units import Unit, read_unit
-from corpus.stages import FUNNEL_STAGES, STAGE_NORMALIZE, STAGE_READ, DocumentRules
+from corpus.stages import FUNNEL_STAGES, STAGE_LANGID, STAGE_NORMALIZE, STAGE_READ, DocumentRules
 from corpus.stats import CountBook
 from pipelines.memory import release_memory
 from pipelines.transforms.stage import RejectFile, StageOutput
@@ -130,7 +131,8 @@ class PrepareUnit(beam.DoFn):
     def setup(self):
         cfg = self._config
         identifier = LanguageIdentifier(resolve_model_path(cfg.langid.model, self._ftlang_cache),
-                                        cfg.langid.sample_chars)
+                                        cfg.langid.sample_chars,
+                                        confusable_groups() if cfg.langid.confusable_groups else None)
         self._rules = DocumentRules(cfg, identifier, blocklist=read_list(cfg.content.domain_blocklist),
                                     flagged_words=read_list(cfg.content.flagged_words))
         self._contamination = contamination_index(cfg)
@@ -163,6 +165,8 @@ class PrepareUnit(beam.DoFn):
 
         def reject(rej: Rejection) -> None:
             counts.funnel(rej.source, rej.stage, rej.reason, rej.n_bytes)
+            if rej.stage == STAGE_LANGID:   # issue 15: what each language's threshold (or the allow-list) dropped
+                counts.add(("langid", rej.reason, rej.lang or "und", ""), 1, rej.n_bytes)
             if keep_rejects:
                 rejects.append(rejection_row(rej), rej.n_bytes)
 

@@ -1,7 +1,8 @@
 """Per-language rule data: thresholds, stop words and bullet markers, loaded from the YAML files beside this module.
 
 Lookup order for a language: `default.yaml` (Gopher), then `<lang>.yaml` if shipped, then the run config's
-`languages.<lang>` overrides. A language with no stop words skips only the stop-word rule.
+`languages.<lang>` overrides. A language with no stop words skips only the stop-word rule. `lid176.yaml` holds the
+language-ID data: lid.176's confusable groups and the per-language thresholds of languages it is less sure of.
 """
 
 from __future__ import annotations
@@ -69,19 +70,42 @@ class LanguageRules:
     boilerplate: BoilerplatePatterns
 
 
+_NOT_LANGUAGES = ("default", "lid176")
+
+
 def shipped_languages() -> list[str]:
-    return sorted(p.stem for p in _HERE.glob("*.yaml") if p.stem != "default")
+    return sorted(p.stem for p in _HERE.glob("*.yaml") if p.stem not in _NOT_LANGUAGES)
 
 
-def language_rules(lang: str | None, override: Any = None, default_min_lang_score: float | None = None
-                   ) -> LanguageRules:
-    """Merge default, shipped and configured data for `lang` (an lid.176 code; None for unknown)."""
+@lru_cache(maxsize=None)
+def confusable_groups() -> dict[str, frozenset[str]]:
+    """lid.176 label -> the labels of its confusable group (itself included), for the labels that have one."""
+    groups: dict[str, frozenset[str]] = {}
+    for members in _read("lid176").get("confusable_groups", []):
+        group = frozenset(str(m) for m in members)
+        groups.update(dict.fromkeys(group, group))
+    return groups
+
+
+def lid_threshold(lang: str) -> float | None:
+    """The shipped per-language lid.176 threshold of `lang`, or None where `langid.min_lang_score` applies."""
+    value = _read("lid176").get("min_lang_score", {}).get(lang)
+    return None if value is None else float(value)
+
+
+def language_rules(lang: str | None, override: Any = None, default_min_lang_score: float | None = None,
+                   per_language_thresholds: bool = True) -> LanguageRules:
+    """Merge default, shipped and configured data for `lang` (an lid.176 code; None for unknown). The language-ID
+    threshold: the config's `languages.<lang>`, else the language's file, else (unless switched off) its
+    `lid176.yaml` value, else `default_min_lang_score` (`langid.min_lang_score`)."""
     base = _read("default")
-    shipped = _read(lang) if lang else {}
+    shipped = _read(lang) if lang and lang not in _NOT_LANGUAGES else {}
     quality = {**base["quality"], **shipped.get("quality", {})}
     repetition = {**base["repetition"], **shipped.get("repetition", {})}
-    min_score = shipped.get("min_lang_score", default_min_lang_score if default_min_lang_score is not None
-                            else base["min_lang_score"])
+    min_score = default_min_lang_score if default_min_lang_score is not None else base["min_lang_score"]
+    if per_language_thresholds and lang and lid_threshold(lang) is not None:
+        min_score = lid_threshold(lang)
+    min_score = shipped.get("min_lang_score", min_score)
     stop_words = shipped.get("stop_words", base["stop_words"])
     # A language names the default markers it does not take (`not_bullets`) rather than repeating the list.
     bullets = [b for b in shipped.get("bullets", base["bullets"]) if b not in shipped.get("not_bullets", ())]

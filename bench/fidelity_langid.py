@@ -1,0 +1,121 @@
+"""Issue 15 §2: how many correctly identified documents the language-ID threshold drops, and how many wrongly
+identified ones it admits, before (one 0.65 threshold on the top label alone) and now (lid176.yaml: confusable
+groups added up, per-language thresholds).
+
+Documents are built from the gold-labelled sets in ../shared/data/eval/lid and ../shared/data/wikipedia/text:
+  tatoeba_long  the Tatoeba sentences of each language (about 6, long), one document per language
+  wiki10        10-sentence documents cut from the plain-text Wikipedia articles of 10 Cyrillic-script wikis
+  sentences     single sentences of the same sets (for the Cyrillic confusions of SPEC stage 3)
+None of these chose a threshold value (lid176.yaml's text says where its figures come from).
+
+    python bench/fidelity_langid.py
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from corpus.rules.langid import LanguageIdentifier, resolve_model_path  # noqa: E402
+from corpus.rules.languages import confusable_groups, language_rules  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+# Tatoeba's ISO 639-3 codes -> lid.176 labels (codes lid.176 has no label for are left out: every document of
+# theirs is "wrongly identified" whatever it is labelled).
+ISO3_TO_LID = {
+    "afr": "af", "ara": "ar", "aze": "az", "bel": "be", "ben": "bn", "bos": "bs", "bul": "bg", "cat": "ca",
+    "ceb": "ceb", "ces": "cs", "cmn": "zh", "cym": "cy", "dan": "da", "deu": "de", "ell": "el", "eng": "en",
+    "est": "et", "eus": "eu", "fin": "fi", "fra": "fr", "gla": "gd", "gle": "ga", "glg": "gl", "guj": "gu",
+    "hat": "ht", "heb": "he", "hin": "hi", "hrv": "hr", "hun": "hu", "hye": "hy", "ind": "id", "isl": "is",
+    "ita": "it", "jav": "jv", "jpn": "ja", "kan": "kn", "kat": "ka", "kaz": "kk", "khm": "km", "kir": "ky",
+    "kor": "ko", "kur": "ku", "lao": "lo", "lit": "lt", "lzh": "zh", "mal": "ml", "mar": "mr", "mkd": "mk",
+    "mlg": "mg", "mlt": "mt", "mya": "my", "nld": "nl", "ori": "or", "pan": "pa", "pol": "pl", "por": "pt",
+    "ron": "ro", "rus": "ru", "sin": "si", "slk": "sk", "slv": "sl", "spa": "es", "sqi": "sq", "srp": "sr",
+    "sun": "su", "swe": "sv", "tam": "ta", "tel": "te", "tgk": "tg", "tgl": "tl", "tha": "th", "tur": "tr",
+    "ukr": "uk", "urd": "ur", "uzb": "uz", "vie": "vi", "wuu": "wuu", "yid": "yi",
+}
+CYRILLIC = ("ru", "uk", "be", "bg", "mk", "sr")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def tatoeba_long() -> dict[str, list[str]]:
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    with (DATA / "eval" / "lid" / "cc-cld2-tatoeba_long.tsv").open(encoding="utf-8") as f:
+        for row in list(csv.reader(f, delimiter="\t"))[1:]:
+            by_lang[ISO3_TO_LID.get(row[2], row[2])].append(row[3])
+    return by_lang
+
+
+def wiki_sentences() -> dict[str, list[str]]:
+    data = json.loads((DATA / "wikipedia" / "text" / "cyrillic-wiki-plaintext-10langs.json").read_text("utf-8"))
+    out = {}
+    for lang, articles in data.items():
+        out[lang] = [s for a in articles for s in SENTENCE_END.split(" ".join(a.split())) if len(s) > 20]
+    return out
+
+
+def judge(pred, gold: str, grouped: bool) -> tuple[bool, bool]:
+    """(correctly identified: the gold label or one of its confusable group, kept by the threshold)."""
+    threshold = (language_rules(pred.lang).min_lang_score if grouped
+                 else language_rules(pred.lang, per_language_thresholds=False).min_lang_score)
+    return pred.lang in confusable_groups().get(gold, {gold}), pred.score >= threshold
+
+
+def evaluate(name: str, docs: list[tuple[str, str]], before: LanguageIdentifier, after: LanguageIdentifier) -> None:
+    rows = {"before": Counter(), "after": Counter()}
+    dropped_by_lang: dict[str, Counter] = defaultdict(Counter)
+    for gold, text in docs:
+        for label, ident, grouped in (("before", before, False), ("after", after, True)):
+            correct, kept = judge(ident.predict(text), gold, grouped)
+            rows[label]["correct" if correct else "wrong"] += 1
+            rows[label][("correct" if correct else "wrong") + ("_kept" if kept else "_dropped")] += 1
+            if correct and not kept:
+                dropped_by_lang[gold][label] += 1
+    print(f"\n== {name}: {len(docs)} documents")
+    print(f"{'':8} {'correct':>8} {'dropped':>8} {'share':>7} {'wrong':>6} {'admitted':>9} {'share':>7}")
+    for label, c in rows.items():
+        print(f"{label:8} {c['correct']:8d} {c['correct_dropped']:8d} {c['correct_dropped'] / max(1, c['correct']):7.1%}"
+              f" {c['wrong']:6d} {c['wrong_kept']:9d} {c['wrong_kept'] / max(1, c['wrong']):7.1%}")
+    worst = sorted(dropped_by_lang.items(), key=lambda kv: -kv[1]["before"])[:12]
+    if worst:
+        print("correct documents dropped, by language (before -> after): "
+              + ", ".join(f"{lang} {c['before']}->{c['after']}" for lang, c in worst))
+
+
+def cyrillic_confusions(sentences: dict[str, list[str]], ident: LanguageIdentifier) -> None:
+    print("\n== Cyrillic sentences: top label by gold language (unchanged by groups: none is Cyrillic)")
+    for gold in CYRILLIC:
+        if gold not in sentences:
+            continue
+        labels = Counter(ident.predict(s).lang for s in sentences[gold][:400])
+        print(f"{gold}: " + ", ".join(f"{lang} {n}" for lang, n in labels.most_common(5)))
+
+
+def main() -> None:
+    model = resolve_model_path(None)
+    before = LanguageIdentifier(model)
+    after = LanguageIdentifier(model, groups=confusable_groups())
+    tatoeba = tatoeba_long()
+    wiki = wiki_sentences()
+    start = time.perf_counter()
+    evaluate("tatoeba_long, one document per language", [(g, " ".join(s)) for g, s in sorted(tatoeba.items())],
+             before, after)
+    evaluate("wiki10, 10-sentence documents", [(g, " ".join(s[i:i + 10])) for g, s in sorted(wiki.items())
+                                               for i in range(0, len(s) - 9, 10)], before, after)
+    evaluate("sentences", [(g, s) for g, ss in sorted({**tatoeba, **wiki}.items()) for s in ss[:200]],
+             before, after)
+    sentences = {**{g: s for g, s in wiki.items()}, "sr": tatoeba.get("sr", [])}
+    cyrillic_confusions(sentences, after)
+    print(f"\n{time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
