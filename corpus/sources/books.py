@@ -1,8 +1,10 @@
 """Plain-text books (`books`) and one-document-per-file text (`text`).
 
 Books: Project Gutenberg header, licence and footer removed; e-book-site notices at the top and bottom removed;
-hard-wrapped lines re-joined into paragraphs (verse and other short-line blocks keep their lines); UTF-8/UTF-16,
-windows-1251 and KOI8-R detected (`encoding.py`); FictionBook files go to `fb2.py`.
+the body only (`keep_book_body`): tables of contents, annotations, publishers' imprints, front-matter separators and
+illustration markers dropped, chapter headings kept as lines; hard-wrapped lines re-joined into paragraphs (verse
+and other short-line blocks keep their lines); UTF-8/UTF-16, windows-1251 and KOI8-R detected (`encoding.py`);
+FictionBook files go to `fb2.py`, and their text through the same `keep_book_body`.
 """
 
 from __future__ import annotations
@@ -538,7 +540,9 @@ def keep_book_body(text: str) -> str:
         body = step(body)
     # A safety net, not a rule: front and back matter is a small part of a book, so a cut of more than half is taken
     # for a misreading and the book is kept as read.
-    return body if len(body.strip()) >= 0.5 * len(text.strip()) else text
+    if body == text or len(body.strip()) < 0.5 * len(text.strip()):
+        return text
+    return body.strip()   # the blank lines a cut leaves at either end
 
 
 def _wrap_width(lines: list[str]) -> int:
@@ -620,7 +624,9 @@ def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
         if too_large:
             yield ctx.error("doc_too_large", 0, f"{total} bytes > read.max_doc_bytes", n_bytes=total)
             return
-        yield from read_fb2(data, ctx, name)
+        for item in read_fb2(data, ctx, name):
+            # A FictionBook's body can hold what a plain-text book does (a contents section, an annotation).
+            yield item.replaced(text=keep_book_body(item.text)) if isinstance(item, Document) else item
         return
     text, error, damage = _read_whole(stream, ctx)
     if error:
