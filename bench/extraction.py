@@ -55,9 +55,11 @@ def main() -> None:
     from resiliparse.extract.html2text import extract_plain_text
 
     extractors = {
-        "corpus (trafilatura fast, precision, no comments/tables)": extract_main_text,
+        "corpus hybrid (default)": extract_main_text,
+        "corpus trafilatura mode": lambda html: extract_main_text(html, "trafilatura"),
+        "corpus resiliparse mode": lambda html: extract_main_text(html, "resiliparse"),
         "trafilatura defaults": lambda html: trafilatura.extract(html) or "",
-        "resiliparse main_content": lambda html: extract_plain_text(html, main_content=True),
+        "resiliparse main_content defaults": lambda html: extract_plain_text(html, main_content=True),
     }
     print(f"{len(pages)} pages")
     for name, extract in extractors.items():

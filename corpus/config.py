@@ -88,7 +88,7 @@ class NormalizeConfig:
 @dataclass(frozen=True)
 class ReadConfig:
     max_doc_bytes: int = 10_000_000   # larger documents are rejected as `doc_too_large` (SPEC §5: 50 MB document)
-    html_extractor: str = "trafilatura"   # warc: trafilatura (F1 0.96, ~65 pages/s) | resiliparse (0.90, ~700)
+    html_extractor: str = "hybrid"   # warc: hybrid (resiliparse, trafilatura where it finds no article) | trafilatura | resiliparse
     # Inputs are read in units of about this many bytes (issue 13): small files packed together, large splittable
     # ones (WARC/WET, JSONL, multistream Wikipedia) cut at record boundaries. A unit is the grain of parallelism
     # and of resume; a worker holds one unit's keys and a few row groups, never the unit's text at once.
@@ -394,8 +394,8 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
     _require(cfg.read.unit_bytes >= 1, "read.unit_bytes: must be >= 1")
     _require(cfg.read.doc_timeout >= 0, "read.doc_timeout: must be >= 0 (seconds; 0 means no limit)")
-    _require(cfg.read.html_extractor in ("trafilatura", "resiliparse"),
-             "read.html_extractor: must be trafilatura or resiliparse")
+    _require(cfg.read.html_extractor in ("hybrid", "trafilatura", "resiliparse"),
+             "read.html_extractor: must be hybrid, trafilatura or resiliparse")
     _require(0 <= cfg.normalize.max_invalid_char_fraction <= 1,
              "normalize.max_invalid_char_fraction: must be within [0, 1]")
     _require(0 <= cfg.content.max_flagged_word_fraction <= 1,

@@ -134,14 +134,14 @@ def test_a_corrupt_member_of_a_per_record_gzip_loses_only_its_record():
 
 def test_a_corrupt_member_of_a_real_common_crawl_excerpt(shared):
     data = (shared / "cc/warc/resiliparse-CC-MAIN-2020-34-excerpt.warc.gz").read_bytes()
-    clean, _, _, _ = read("warc", "cc.warc.gz", data)
+    clean, clean_errors, _, _ = read("warc", "cc.warc.gz", data)     # pages without main text among them
     offsets = member_offsets(data)
     lost_one = 0
     for k in range(1, len(offsets) - 1):
         if offsets[k] + 48 >= offsets[k + 1]:
             continue
         docs, errors, _, _ = read("warc", "cc.warc.gz", flip(data, offsets[k] + 40, 8))
-        assert errors == Counter({"corrupt_archive": 1}), k
+        assert errors.pop("corrupt_archive") == 1 and errors <= clean_errors, k
         assert len(docs) >= len(clean) - 1, k                 # at most the damaged record's page is lost
         lost_one += len(docs) == len(clean) - 1
     assert lost_one > 0                                      # some members held a response
@@ -441,7 +441,7 @@ def test_a_helper_s_start_and_warm_up_never_count_against_a_document():
 def test_a_page_past_its_time_budget_is_a_timeout_between_good_pages():
     from corpus.sources import parse_budget
 
-    budget = parse_budget(1.0, "trafilatura")      # warmed up: trafilatura's import is not the first page's time
+    budget = parse_budget(1.0)      # warmed up: trafilatura's import is not the first page's time
     try:
         data = good(0) + response("https://bad.example/deep", deep_page()) + good(1)
         docs, errors, rejections, _ = read("warc", "x.warc", data, budget=budget)

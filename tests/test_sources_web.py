@@ -6,6 +6,8 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
+import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -237,11 +239,109 @@ def test_invalid_utf8_in_a_jsonl_line_is_read_and_left_to_normalize():
     assert sum(errors.values()) + len(docs) == 3
 
 
-def test_resiliparse_extractor_is_the_fast_alternative(shared):
-    docs, errors, _ = read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz", html_extractor="resiliparse")
+def test_trafilatura_extractor_is_the_other_choice(shared):
+    docs, errors, _ = read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz", html_extractor="trafilatura")
     default = {d.id: d.text for d in read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz")[0]}
     assert len(docs) == 94 and not errors
     assert sum(d.text != default[d.id] for d in docs) > 50   # really a different extractor
+
+
+# ---------------------------------------------------------------- main-text extraction (issue 15 §1)
+
+ARTICLE = ["The council voted on Tuesday to rebuild the old bridge over the river before the spring floods.",
+           "Engineers said the work would take eight months and cost less than the city had feared last year.",
+           "Residents who cross it every day welcomed the decision, though some worried about the detours."]
+
+
+def page(*body: str) -> str:
+    return "<html><head><title>t</title></head><body>" + "".join(body) + "</body></html>"
+
+
+def article(*extra_inside: str) -> str:
+    return "<article>" + "".join(f"<p>{p}</p>" for p in ARTICLE) + "".join(extra_inside) + "</article>"
+
+
+def test_extraction_keeps_the_article_without_its_headline_header_and_footer():
+    from corpus.sources.html import extract_main_text
+
+    html = page("<header><a href=/>Home</a> <a href=/news>News</a></header>", "<h1>Bridge to be rebuilt</h1>",
+                article(), "<footer><p>Contact the newsroom at any time of day or night for tips.</p></footer>")
+    assert extract_main_text(html).splitlines() == ARTICLE
+
+
+def test_extraction_leaves_comment_sections_out():
+    from corpus.sources.html import extract_main_text
+
+    comments = ('<div class="comments"><h3>3 comments</h3>'
+                "<p>I have crossed that bridge every morning for twenty years and it was always fine by me.</p>"
+                "<p>Another waste of our money by a council that never listens to anyone who lives here.</p></div>")
+    assert extract_main_text(page(article(), comments)).splitlines() == ARTICLE
+
+
+def test_extraction_trims_bylines_dates_and_notices_at_the_edges():
+    from corpus.sources.html import extract_main_text
+
+    html = page('<div class="content"><p>By Jane Doe</p><p>November 20, 2019</p>'
+                "<p>We use cookies to improve your experience on our site and to show you relevant ads.</p>",
+                *(f"<p>{p}</p>" for p in ARTICLE),
+                "<p>Sign up for our newsletter to get the best stories delivered to your inbox every day.</p>"
+                "<p>Tags: bridge, council</p></div>")
+    assert extract_main_text(html).splitlines() == ARTICLE
+
+
+def test_short_lines_inside_the_body_stay():
+    from corpus.sources.html import trim_edges
+
+    lines = [ARTICLE[0], "Costs", ARTICLE[1], "Detours", ARTICLE[2]]
+    assert trim_edges(lines) == lines
+
+
+def test_a_page_of_links_and_tags_has_no_main_text():
+    from corpus.sources.html import extract_main_text
+
+    links = "".join(f'<li><a href="/c/{i}">Category {i}</a></li>' for i in range(30))
+    html = page(f"<div class=content><ul>{links}</ul><p>Tags: a, b, c</p></div>")
+    for extractor in ("hybrid", "trafilatura", "resiliparse"):
+        assert extract_main_text(html, extractor) == ""
+
+
+def test_hybrid_asks_trafilatura_only_where_resiliparse_finds_no_article(monkeypatch):
+    from corpus.sources import html as html_module
+
+    calls = []
+    monkeypatch.setattr(html_module, "trafilatura_text", lambda h: calls.append(h) or "\n".join(ARTICLE))
+    monkeypatch.setattr(html_module, "resiliparse_text", lambda h: ["Menu", ARTICLE[0]])    # one line of prose
+    assert html_module.extract_main_text("<p>x</p>") == "\n".join(ARTICLE) and len(calls) == 1
+    monkeypatch.setattr(html_module, "resiliparse_text", lambda h: ARTICLE[:2])
+    assert html_module.extract_main_text("<p>y</p>") == "\n".join(ARTICLE[:2]) and len(calls) == 1
+    monkeypatch.setattr(html_module, "trafilatura_text", lambda h: calls.append(h) or "")
+    monkeypatch.setattr(html_module, "resiliparse_text", lambda h: ["Menu", ARTICLE[0]])
+    assert html_module.extract_main_text("<p>z</p>") == "Menu\n" + ARTICLE[0] and len(calls) == 2   # what there is
+
+
+@pytest.mark.parametrize("line, running", [
+    ("The council voted on Tuesday to rebuild the old bridge over the river.", True),
+    ("It was late.", False), ("It was late at night.", True), ("Read more", False), ("November 20, 2019", False),
+    ("吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。", True), ("ホーム", False), ("Совет проголосовал за ремонт моста до весны.", True),
+])
+def test_running_text_is_told_from_furniture_in_spaced_and_unspaced_scripts(line, running):
+    from corpus.sources.html import is_running_text
+
+    assert is_running_text(line) is running
+
+
+def test_hybrid_extraction_scores_f1_over_095_on_the_benchmark_pages(shared):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from extraction import score
+
+    truth = {k: v["articleBody"] for k, v in json.loads(
+        (shared / "eval/extraction/scrapinghub-aeb/ground-truth-part1.json").read_text(encoding="utf-8")).items()}
+    docs, errors, _ = read("warc", shared / "cc/warc/aeb-news-part1-94pages.warc.gz")
+    assert len(docs) == 94 and not errors
+    predictions = {d.id.rsplit("#", 1)[-1].rsplit(":", 1)[-1]: d.text for d in docs}
+    assert set(predictions) <= set(truth)
+    precision, recall, f1 = score(predictions, truth)
+    assert f1 >= 0.95 and precision >= 0.93 and recall >= 0.95
 
 
 def test_gutenberg_title_and_author_come_from_the_header(shared):

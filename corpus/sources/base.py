@@ -38,7 +38,7 @@ class ReadContext:
     id_field: str | None = None
     url_field: str | None = "url"
     title_field: str | None = "title"
-    html_extractor: str = "trafilatura"
+    html_extractor: str = "hybrid"
     budget: TimeBudget | None = None   # per-document time limit of the expensive parses; None: none
     start: int = 0             # the raw byte range [start, end) to read: the records whose first byte lies in it
     end: int | None = None     # None: to the end of the file

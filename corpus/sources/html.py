@@ -5,11 +5,10 @@ UTF-8 first, then resiliparse's detector), with WHATWG-style supersets (a page l
 cp932, GB2312 as GB18030, ISO-8859-1 as windows-1252), so windows-1251, KOI8-R, EUC-JP and Shift-JIS pages read
 as their authors wrote them.
 
-Extraction (`read.html_extractor`): by default trafilatura in its fast mode, favouring precision, without comments
-or tables (table cells come out as `| a | b |` rows, which are layout, not prose): on the Scrapinghub
-article-extraction benchmark pages (bench/extraction.py) F1 0.959 (precision 0.966, recall 0.951) at about 65
-pages/s per core, the speed of trafilatura's defaults (F1 0.957). `resiliparse` is the crawl-scale choice: about
-700 pages/s per core, F1 0.90 (precision 0.84: navigation and teasers get through, for the quality rules to judge).
+Extraction (`read.html_extractor`, `extract_main_text`): by default `hybrid`, resiliparse's main-content pass
+without comments, headers, captions and widgets, its ends trimmed of furniture, and trafilatura only where
+resiliparse finds no article. On the Scrapinghub article-extraction benchmark pages (bench/extraction.py) it scores
+as trafilatura does at several times its speed; `trafilatura` and `resiliparse` alone remain as choices.
 """
 
 from __future__ import annotations
@@ -163,20 +162,82 @@ def decode_html(payload: bytes, header_charset: str | None) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
-def extract_main_text(html: str, extractor: str = "trafilatura") -> str:
-    """The page's main text, paragraphs on their own lines; "" when nothing is found. Layout-table pages where
-    trafilatura finds no article fall back to resiliparse's main-content mode (the quality rules judge them);
-    `extractor="resiliparse"` uses that mode alone: ten times faster, lower precision."""
-    if extractor == "resiliparse":
-        from resiliparse.extract.html2text import extract_plain_text
+EXTRACTORS = ("hybrid", "trafilatura", "resiliparse")
 
-        return extract_plain_text(html, main_content=True, alt_texts=False, links=False)
+# Resiliparse's main-content pass without what an article's text never is: comment sections and post metadata
+# (its defaults keep both), the page header and the headline (the title is metadata; article-body benchmarks
+# leave it out), footers, captions, and sign-up, share, related-links and cookie widgets (the furniture
+# trafilatura's discard rules also name). Each is a CSS selector resiliparse skips in C.
+_SKIP_ELEMENTS = ["header", "h1", "footer", '[class*="footer"]', "figcaption", '[class*="caption"]',
+                  '[class*="newsletter"]', '[class*="signup"]', '[class*="share"]', '[class*="social"]',
+                  '[class*="related"]', '[class*="cookie"]', '[class*="copyright"]']
+_RESILIPARSE_OPTIONS = dict(main_content=True, comments=False, post_meta=False, alt_texts=False, links=False,
+                            skip_elements=_SKIP_ELEMENTS)
+# A line of running text: enough words, or a short sentence; in scripts written without spaces (CJK, Thai), enough
+# characters. What is not (menus, bylines, dates, tag lists, "Read more") is trimmed at the edges of the text.
+_SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "»", ")", "]", "。", "！", "？", "」", "』")
+_EDGE_LINES = 6            # at most this many lines are trimmed at each end: deeper in, a short line is a subheading
+# Site notices that sit at an article's ends whatever their length (cookie banners, newsletter and subscription
+# pitches), in the languages we ship.
+_EDGE_NOTICE = re.compile(r"\b(?:cookies?|newsletters?|subscri(?:be|ption)|sign[ -]?up|inbox|follow us|affiliate|"
+                          r"all rights reserved|copyright|файл\w* cookie|подпи\w+|рассылк\w+|"
+                          r"все права защищены)\b|©", re.IGNORECASE)
+# Below this many lines of running text, resiliparse's result is poor (its heuristics found no article block):
+# hybrid extraction asks trafilatura instead.
+MIN_PROSE_LINES = 2
+
+
+def is_running_text(line: str) -> bool:
+    words = line.count(" ") + 1
+    if words >= 10 or (words >= 5 and line.endswith(_SENTENCE_END)):
+        return True
+    return words <= 3 and (len(line) >= 50 or (len(line) >= 20 and line.endswith(_SENTENCE_END)))
+
+
+def _edge_furniture(line: str) -> bool:
+    return not is_running_text(line) or _EDGE_NOTICE.search(line) is not None
+
+
+def trim_edges(lines: list[str]) -> list[str]:
+    """`lines` without the furniture at each end (up to `_EDGE_LINES` lines: headline, byline, date, share and
+    tag lines, notices); unchanged when every line is furniture (the caller decides what that page is)."""
+    start, end = 0, len(lines)
+    while start < min(_EDGE_LINES, end) and _edge_furniture(lines[start]):
+        start += 1
+    while end > start and len(lines) - end < _EDGE_LINES and _edge_furniture(lines[end - 1]):
+        end -= 1
+    return lines[start:end] if start < end else lines
+
+
+def resiliparse_text(html: str) -> list[str]:
+    """Resiliparse's main content, as non-empty stripped lines, edges trimmed."""
+    from resiliparse.extract.html2text import extract_plain_text
+
+    text = extract_plain_text(html, **_RESILIPARSE_OPTIONS)
+    return trim_edges([line.strip() for line in text.splitlines() if line.strip()])
+
+
+def trafilatura_text(html: str) -> str:
     import trafilatura
 
-    text = trafilatura.extract(html, fast=True, favor_precision=True, include_comments=False,
+    return trafilatura.extract(html, fast=True, favor_precision=True, include_comments=False,
                                include_tables=False) or ""
-    if not text.strip():
-        from resiliparse.extract.html2text import extract_plain_text
 
-        text = extract_plain_text(html, main_content=True, alt_texts=False, links=False)
-    return text
+
+def extract_main_text(html: str, extractor: str = "hybrid") -> str:
+    """The page's main text, paragraphs on their own lines; "" when it has no running text at all.
+
+    `hybrid` (default): resiliparse's main-content pass (fast DOM in C), and trafilatura only where that finds
+    fewer than `MIN_PROSE_LINES` lines of running text. `trafilatura`: trafilatura first (fast mode, favouring
+    precision, no comments or tables: table cells are layout, not prose), resiliparse where it finds nothing.
+    `resiliparse`: resiliparse alone. Whatever the mode, a result without one line of running text (a page of
+    category and tag links) is "", for the reader to count."""
+    lines = resiliparse_text(html) if extractor != "trafilatura" else None
+    if lines is not None and (extractor == "resiliparse" or sum(map(is_running_text, lines)) >= MIN_PROSE_LINES):
+        return _running_or_empty(lines)
+    text = _running_or_empty(trafilatura_text(html).splitlines())
+    return text or _running_or_empty(resiliparse_text(html) if lines is None else lines)
+
+
+def _running_or_empty(lines: list[str]) -> str:
+    return "\n".join(lines) if any(is_running_text(line.strip()) for line in lines) else ""

@@ -136,7 +136,7 @@ class PrepareUnit(beam.DoFn):
         self._rules = DocumentRules(cfg, identifier, blocklist=read_list(cfg.content.domain_blocklist),
                                     flagged_words=read_list(cfg.content.flagged_words))
         self._contamination = contamination_index(cfg)
-        self._budget = parse_budget(cfg.read.doc_timeout, cfg.read.html_extractor)
+        self._budget = parse_budget(cfg.read.doc_timeout)
 
     def teardown(self):
         if self._budget is not None:
