@@ -56,6 +56,29 @@ def test_gutenberg_contents_of_chapters_is_dropped_and_the_body_kept():
                     + "\n\nCHAPTER X\n\n" + ONE + "\n\nCHAPTER XI\n\n" + ONE + "\n\nCHAPTER XII\n\n" + ONE)
 
 
+def test_war_and_peace_contents_whose_chapter_numbers_restart_in_every_book_is_dropped():
+    contents = ("    Contents\n\n    BOOK ONE: 1805\n\n    CHAPTER I\n\n    CHAPTER II\n\n\n    BOOK TWO: 1805\n\n"
+                "    CHAPTER I\n\n    CHAPTER II\n\n\n    FIRST EPILOGUE: 1813 - 20\n\n    CHAPTER I\n\n\n"
+                "    SECOND EPILOGUE\n\n    CHAPTER I\n\n\n\n\n\n")
+    body = ("BOOK ONE: 1805\n\n\n\nCHAPTER I\n\n" + ONE + "\n\nCHAPTER II\n\n" + TWO + "\n\n\n\nBOOK TWO: 1805\n\n"
+            "CHAPTER I\n\n" + THREE + "\n\nCHAPTER II\n\n" + ONE + "\n\n\n\nFIRST EPILOGUE: 1813 - 20\n\n"
+            "CHAPTER I\n\n" + TWO + "\n\n\n\nSECOND EPILOGUE\n\nCHAPTER I\n\n" + THREE)
+    text = read_book(PG_HEAD + "WAR AND PEACE\n\n\nBy Leo Tolstoy/Tolstoi\n\n\n" + contents + body + PG_TAIL)
+    assert text == ("BOOK ONE: 1805\n\nCHAPTER I\n\n" + ONE + "\n\nCHAPTER II\n\n" + TWO + "\n\nBOOK TWO: 1805\n\n"
+                    "CHAPTER I\n\n" + THREE + "\n\nCHAPTER II\n\n" + ONE + "\n\nFIRST EPILOGUE: 1813 - 20\n\n"
+                    "CHAPTER I\n\n" + TWO + "\n\nSECOND EPILOGUE\n\nCHAPTER I\n\n" + THREE)
+
+
+def test_nested_contents_with_wrapped_entries_is_dropped():
+    contents = ("CONTENTS\n\nPart I\n   Book I. The History Of A Family\n      Chapter I. Fyodor Pavlovitch\n"
+                "      Chapter II. He Gets Rid Of His Eldest Son, And Of His\n      Second\n"
+                "   Book II. An Unfortunate Gathering\n      Chapter I. They Arrive At The Monastery\nFootnotes\n\n\n")
+    body = ("PART I\n\nBook I. The History Of A Family\n\nChapter I. Fyodor Pavlovitch\n\n" + ONE
+            + "\n\nChapter II. He Gets Rid Of His Eldest Son, And Of His Second\n\n" + TWO
+            + "\n\nBook II. An Unfortunate Gathering\n\nChapter I. They Arrive At The Monastery\n\n" + THREE)
+    assert read_book("The Brothers Karamazov\n\n" + contents + body) == body
+
+
 def test_anna_karenina_opening_of_illustration_title_and_part_list_is_dropped():
     parts = ["ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT"]
     contents = "\n".join(f" PART {p}" for p in parts)
@@ -314,3 +337,11 @@ def test_shared_book_opens_without_a_contents_block(shared, rel):
     headings = [p for p in opening[:first_prose]
                 if re.match(r"(CHAPTER|Chapter|PART|Part|BOOK|Book|ЧАСТЬ|Часть|Глава|[IVXLC]+\.)", p)]
     assert len(headings) <= 3, headings
+
+
+def test_pride_and_prejudice_loses_its_list_of_illustrations_and_keeps_its_preface(shared):
+    # The list's lines end in page numbers: "Heading to Chapter I.         1", "“He came down to see the place”   2".
+    _, text = read_shared(shared, "en/pg1342-Pride_and_Prejudice.txt")
+    assert "Heading to Chapter" not in text and "Tailpiece to Chapter" not in text
+    assert "PREFACE.\n\n_Walt Whitman has somewhere a fine and just distinction" in text
+    assert "_GEORGE SAINTSBURY._\n\nChapter I.\n\nIt is a truth universally acknowledged" in text

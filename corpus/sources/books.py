@@ -218,6 +218,8 @@ _NEUTRAL, _ENTRY, _OTHER, _PROSE = "neutral", "entry", "other", "prose"
 
 
 def _contents_role(line: str) -> str:
+    """What a line is to a contents block: neutral (blank, separator, "Contents", "PAGE"), an entry, another short
+    line, or prose (which no contents block holds)."""
     stripped = line.strip()
     if (not stripped or _SEPARATOR.match(stripped) or _is_listed(stripped, _CONTENTS_HEADINGS)
             or _is_listed(stripped, _PAGE_HEADERS)):
@@ -281,7 +283,7 @@ def _front_contents_span(lines: list[str], heading: int | None, first: int, min_
         return None
     body = None
     for k in entries[:3]:
-        again = [j for j in range(k + 1, end) if heading_key(lines[j]) == heading_key(lines[k])]
+        again = [j for j in positions.get(heading_key(lines[k]), []) if k < j < end]
         # The body's own headings are the few just above its first prose; a repeat further up is the contents'.
         if again and sum(1 for e in entries if e >= again[-1]) <= 4:
             body = again[-1]
@@ -300,6 +302,8 @@ def _front_contents_span(lines: list[str], heading: int | None, first: int, min_
 
 
 def _first_contents_span(lines: list[str]) -> tuple[int, int] | None:
+    """[start, body) of the table of contents near the start: under a "Contents" line, or else a block of headings
+    (an e-book's "ЧАСТЬ ПЕРВАЯ … ЧАСТЬ ВОСЬМАЯ"); None when there is none."""
     window = min(len(lines), _FRONT_LINES)
     headings = [i for i in range(window) if _is_listed(lines[i], _CONTENTS_HEADINGS)]
     starts = [i for i, line in enumerate(lines[:window]) if line.strip()][:_FRONT_ENTRIES]
