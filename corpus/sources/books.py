@@ -142,6 +142,8 @@ def _alternation(kind: str) -> str:
 _CONTENTS_HEADINGS = _words("contents")
 _ANNOTATION_HEADINGS = _words("annotation")
 _PAGE_HEADERS = _words("page_headers")
+# A longer line is none of them (a cheap test before the key: most lines of a book are longer).
+_LISTED_MAX = max(len(word) for word in _CONTENTS_HEADINGS | _ANNOTATION_HEADINGS | _PAGE_HEADERS) + 8
 _ORDINAL = rf"(?:{_alternation('ordinal_stems')})\w{{0,4}}"
 _NUMBER = rf"(?:\d{{1,4}}|[ivxlcdm]+|{_ORDINAL}(?:[\s-]+{_ORDINAL})?)"
 _WORD_END = r"(?=$|[\s.:,;)\]—–-])"
@@ -204,7 +206,7 @@ def is_heading(line: str) -> bool:
 
 def _is_listed(line: str, words: set[str]) -> bool:
     """The line is one of `words` ("Contents", "CONTENTS.", "Содержание")."""
-    return len(line) <= 80 and heading_key(line) in words
+    return len(line.strip()) <= _LISTED_MAX and heading_key(line) in words
 
 
 def _is_paged_entry(line: str) -> bool:
