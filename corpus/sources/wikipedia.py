@@ -66,7 +66,7 @@ DROP_TAGS = {"ref", "references", "table", "gallery", "math", "chem", "score", "
 LINE_TAGS = {"li", "dt", "dd", "br", "p", "div", "tr"}
 # Behaviour switches (`__NOTOC__`, `__БЕЗЗМІСТУ__`, `__目次__`): upper case or caseless, never `__init__`.
 _SWITCH = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
-_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.;:!?])")
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<![ \t])[ \t]+([,.;:!?])")   # from a run's start only: linear
 _BLANK_LINES = re.compile(r"\n{3,}")
 _INTERLANG = re.compile(r"^[a-z]{2,3}(-[a-z]+)*$")
 
@@ -92,7 +92,7 @@ _FILE_EXTENSIONS = r"(?:jpe?g|png|svg|gif|tiff?|webp|xcf|pdf|djvu|ogg|oga|ogv|we
 # `Name:Something.jpg`, a link to a file under a namespace name we do not know (a language not in our data).
 _FILE_TITLE = re.compile(r"[^:\[\]|]{1,40}:[^\n]*\." + _FILE_EXTENSIONS + r"\s*", re.I)
 # A gallery line that reached the text (`File:Flag.svg|caption`, `|Файл:x.jpg|`, `Flag.svg`).
-_GALLERY_LINE = re.compile(r"\|?\s*[^|\n]*\." + _FILE_EXTENSIONS + r"\s*(?:\|.*)?$", re.I)
+_GALLERY_LINE = re.compile(r"\|?[^|\n]*\." + _FILE_EXTENSIONS + r"\s*(?:\|.*)?$", re.I)
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _UNCLOSED_LINK = re.compile(r"\[\[[^\[\]|\n]*\|")
 _MARKUP_FRAGMENT = re.compile(r"\[\[|\]\]|\{\{|\}\}")
@@ -101,6 +101,9 @@ _SEPARATORS = "\\s,;:、，；"
 _SEPARATORS_AFTER_OPENING = re.compile(f"([(（])[{_SEPARATORS}]+")
 _SEPARATORS_BEFORE_CLOSING = re.compile(f"(?<![{_SEPARATORS}])[{_SEPARATORS}]+(?=[)）])")   # linear: a run's start
 _EMPTY_BRACKETS = re.compile(r"[(（]\s*[)）]|\[\s*\]")
+# Two separators in a row where a template stood between them ("Hán:; 19", "Rosenbaum,; born"): the last stays.
+# `::` is never one (`std::vector`).
+_SEPARATOR_RUN = re.compile(r"[,;:、，；](?:[ \t]*[,;、，；])+")
 
 
 @lru_cache(maxsize=8)
@@ -229,9 +232,13 @@ def _drop_link_fragments(text: str) -> str:
 
 
 def _drop_empty_brackets(line: str) -> str:
-    """Separators a removed template left inside parentheses go, then the parentheses left empty."""
-    line = _SEPARATORS_AFTER_OPENING.sub(r"\1", line)
+    """Separators a removed template left (doubled, or inside parentheses) go, then the parentheses left empty."""
+    line = _SEPARATORS_AFTER_OPENING.sub(r"\1", _SEPARATOR_RUN.sub(_last_separator, line))
     return _EMPTY_BRACKETS.sub("", _SEPARATORS_BEFORE_CLOSING.sub("", line))
+
+
+def _last_separator(match: re.Match[str]) -> str:
+    return match.group()[-1]
 
 
 def _heading_name(title: str) -> str:
@@ -528,7 +535,6 @@ def _page(page: dict, ctx: ReadContext, base: str, files: set[str], categories: 
 
 # ---------------------------------------------------------------- markup residue (what cleaning must never leave)
 
-_FILE_EXTENSIONS = r"(?:jpe?g|png|svg|gif|tiff?|webp|xcf|pdf|djvu|ogg|oga|ogv|webm|mp3|mp4|flac|wav|mid|stl)"
 # Every kind a reader would call leftover markup, by a name the bench and the tests report.
 _RESIDUE = {
     "quotes": re.compile(r"''"),
@@ -542,9 +548,13 @@ _RESIDUE = {
     "entity": re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});"),
     "<ref": re.compile(r"<ref", re.I),
     "tag": re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]*)?/?>"),
-    "image option": re.compile(r"\bthumb(?:nail)?\||\d+px\b|\|\s*(?:left|right|center|upright)\s*\|", re.I),
-    "file link": re.compile(r"(?:^|[\s|\[])[^\s|:\[\]]{2,12}:[^\n|\]]*\." + _FILE_EXTENSIONS + r"\b", re.I),
-    "gallery line": re.compile(r"^\s*\|?[^\n|]*\." + _FILE_EXTENSIONS + r"\s*(?:\||$)", re.I | re.M),
+    "table cell": re.compile(r"^[ \t]*\||^[ \t]*![^\n]*!!", re.M),
+    "image option": re.compile(r"\bthumb(?:nail)?\||\d+(?:px|пкс)\b|\|\s*(?:left|right|center|upright)\s*\|",
+                               re.I),
+    "file link": re.compile(r"(?:^|[\s|\[])[^\s|:\[\]]{2,12}:[^\n|\]]{0,200}\." + _FILE_EXTENSIONS + r"\b", re.I),
+    "gallery line": re.compile(r"^(?:[ \t]*\|)?[^\n|]*\." + _FILE_EXTENSIONS + r"\s*(?:\||$)", re.I | re.M),
+    "category link": re.compile(r"^\s*(?:" + "|".join(sorted(re.escape(name) for name in CATEGORY_PREFIXES))
+                                + r")\s*:", re.I | re.M),
     "empty parentheses": re.compile(r"[(（][\s,;:、，；]*[)）]|[(（]\s*[,;:、，；]|[,;:、，；]\s*[)）]"),
     "external link": re.compile(r"\[(?:https?:)?//"),
     "magic word": re.compile(r"__[A-Z]{3,}__"),
