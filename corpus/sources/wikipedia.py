@@ -3,7 +3,8 @@
 Streaming: pages are parsed with `iterparse` and cleared as soon as they are read, so memory stays at one page
 whatever the dump size; the XML's own declaration or BOM decides the encoding (UTF-16 dumps read as such).
 Skipped and counted by kind: redirects (the `<redirect>` element or a localized `#REDIRECT` line), pages outside the
-article namespace, and disambiguation pages. A dump cut off in its compressed stream gives every page before the
+article namespace, and disambiguation pages (the `__DISAMBIG__` switch or a disambiguation template of any
+language in `wikipedia_names.yaml`). A dump cut off in its compressed stream gives every page before the
 cut plus one `truncated_archive` error; malformed XML gives the pages before it plus one `malformed_xml` error.
 
 A range of a dump (`ReadContext.start`/`end`) reads the pages that start in it: in a multistream `.xml.bz2`
@@ -14,9 +15,12 @@ before its first `<page>`, in the first stream) followed by its own pages, as on
 and a single-stream `.bz2` cannot be split: the range that starts at 0 reads all of it. Ids are page ids.
 
 Wikitext -> text (`wikitext_to_text`): paragraphs and section headings keep their own lines, list items become
-lines; templates (infoboxes included), references, tables, galleries, math, HTML comments and tags, files/images
-and categories in their localized names, interlanguage links and behaviour switches are dropped; links keep their
-visible text.
+lines; templates (infoboxes included), references, tables (indented ones too), galleries, math, HTML comments and
+tags, bold and italic quotes (balanced or not), files/images and categories under the names and aliases of every
+language in `wikipedia_names.yaml` plus the dump's own, interlanguage links and behaviour switches are dropped;
+links keep their visible text, HTML entities become characters. Appendix sections ("See also", "Примечания",
+"外部リンク", ...) go with their body, and so do list items that are only an external link; separators and
+parentheses left empty where templates stood are tidied. `markup_residue` names any markup left in a text.
 """
 
 from __future__ import annotations
@@ -37,19 +41,21 @@ from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, SalvagingDec
                                  find_boundary, find_member, make_document, open_salvaging, raw_offset)
 from corpus.sources.budget import DocumentTimeout, describe
 
-def _names(key: str) -> set[str]:
-    """One kind of name (`file`, `redirect`, ...) over every language of `wikipedia_names.yaml`, in the form the
-    cleaner compares: lower case, `_` as a space, spaces collapsed."""
-    return {_name_key(name) for language in _NAMES.values() for name in language.get(key, [])}
+# Per-language names (files, categories, disambiguation templates, appendix sections) as data, loaded once.
+_NAMES: dict[str, dict[str, list[str]]] = yaml.safe_load(
+    Path(__file__).with_name("wikipedia_names.yaml").read_text(encoding="utf-8"))
 
 
 def _name_key(name: str) -> str:
+    """A name as the cleaner compares it: MediaWiki ignores the case of a namespace and reads `_` as a space."""
     return " ".join(str(name).replace("_", " ").split()).lower()
 
 
-# Per-language names (files, categories, disambiguation templates, appendix sections) as data, loaded once.
-_NAMES: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    (Path(__file__).with_name("wikipedia_names.yaml")).read_text(encoding="utf-8"))
+def _names(key: str) -> set[str]:
+    """One kind of name (`file`, `redirect`, ...) over every language of `wikipedia_names.yaml`: a page may use
+    the names of any wiki (the English canonical ones work everywhere, markup is pasted across wikis)."""
+    return {_name_key(name) for language in _NAMES.values() for name in language.get(key, [])}
+
 # Namespace names of files and categories in the languages we ship (the dump's <siteinfo> adds its own).
 FILE_PREFIXES = _names("file")
 CATEGORY_PREFIXES = _names("category")
@@ -97,7 +103,7 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 _UNCLOSED_LINK = re.compile(r"\[\[[^\[\]|\n]*\|")
 _MARKUP_FRAGMENT = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 # Separators left where a template stood inside parentheses: "(; born 1990)", "(Akhilleus, )", "（、）", "()".
-_SEPARATORS = "\\s,;:、，；"
+_SEPARATORS = "\\s,;:、，；"   # a character class's body: whitespace, Latin and CJK commas, semicolons, colons
 _SEPARATORS_AFTER_OPENING = re.compile(f"([(（])[{_SEPARATORS}]+")
 _SEPARATORS_BEFORE_CLOSING = re.compile(f"(?<![{_SEPARATORS}])[{_SEPARATORS}]+(?=[)）])")   # linear: a run's start
 _EMPTY_BRACKETS = re.compile(r"[(（]\s*[)）]|\[\s*\]")
@@ -208,6 +214,7 @@ def wikitext_to_text(wikitext: str, file_prefixes: set[str] = FILE_PREFIXES,
 
 
 def _drop_switch(match: re.Match[str]) -> str:
+    """Switches are upper case (or caseless, as CJK): `__init__` in an article on Python stays."""
     word = match.group(1)
     return "" if word == word.upper() else match.group()
 
@@ -544,7 +551,7 @@ _RESIDUE = {
     "}}": re.compile(r"\}\}"),
     "{|": re.compile(r"\{\|"),
     "|}": re.compile(r"\|\}"),
-    "|- line": re.compile(r"^\s*\|-", re.M),
+    "|- line": re.compile(r"^[ \t]*\|-", re.M),   # [ \t], not \s: `^\s*` rescans every blank line after it
     "entity": re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});"),
     "<ref": re.compile(r"<ref", re.I),
     "tag": re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]*)?/?>"),
@@ -553,7 +560,7 @@ _RESIDUE = {
                                re.I),
     "file link": re.compile(r"(?:^|[\s|\[])[^\s|:\[\]]{2,12}:[^\n|\]]{0,200}\." + _FILE_EXTENSIONS + r"\b", re.I),
     "gallery line": re.compile(r"^(?:[ \t]*\|)?[^\n|]*\." + _FILE_EXTENSIONS + r"\s*(?:\||$)", re.I | re.M),
-    "category link": re.compile(r"^\s*(?:" + "|".join(sorted(re.escape(name) for name in CATEGORY_PREFIXES))
+    "category link": re.compile(r"^[ \t]*(?:" + "|".join(sorted(re.escape(name) for name in CATEGORY_PREFIXES))
                                 + r")\s*:", re.I | re.M),
     "empty parentheses": re.compile(r"[(（][\s,;:、，；]*[)）]|[(（]\s*[,;:、，；]|[,;:、，；]\s*[)）]"),
     "external link": re.compile(r"\[(?:https?:)?//"),
