@@ -103,10 +103,13 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 _UNCLOSED_LINK = re.compile(r"\[\[[^\[\]|\n]*\|")
 _MARKUP_FRAGMENT = re.compile(r"\[\[|\]\]|\{\{|\}\}")
 # Separators left where a template stood inside parentheses: "(; born 1990)", "(Akhilleus, )", "（、）", "()".
-_SEPARATORS = "\\s,;:、，；"   # a character class's body: whitespace, Latin and CJK commas, semicolons, colons
+# A character class's body: spaces within a line (never a newline: the patterns run over the whole text), Latin
+# and CJK commas, semicolons, colons.
+_SEPARATORS = " \\t\u00a0\u3000,;:、，；"
 _SEPARATORS_AFTER_OPENING = re.compile(f"([(（])[{_SEPARATORS}]+")
 _SEPARATORS_BEFORE_CLOSING = re.compile(f"(?<![{_SEPARATORS}])[{_SEPARATORS}]+(?=[)）])")   # linear: a run's start
-_EMPTY_BRACKETS = re.compile(r"[(（]\s*[)）]|\[\s*\]")
+_EMPTY_BRACKETS = re.compile(r"[(（][ \t\u00a0\u3000]*[)）]|\[[ \t\u00a0\u3000]*\]")
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
 # Two separators in a row where a template stood between them ("Hán:; 19", "Rosenbaum,; born"): the last stays.
 # `::` is never one (`std::vector`).
 _SEPARATOR_RUN = re.compile(r"[,;:、，；](?:[ \t]*[,;、，；])+")
@@ -201,12 +204,13 @@ def wikitext_to_text(wikitext: str, file_prefixes: set[str] = FILE_PREFIXES,
     # Anything the parser left as text is cleaned the plain way.
     text = _drop_link_fragments(_unlink(_drop_balanced(text, "{{", "}}")))
     text = _ENTITY.sub(_decode_entity, _TAG.sub("", text))
+    text = "\n".join(line for line in text.split("\n")
+                     if not (_TABLE_RESIDUE.match(line) or _GALLERY_LINE.match(line)))
+    # Whole-text passes (none crosses a newline): one call per page, not per line.
+    text = _SPACE_RUN.sub(" ", _SPACE_BEFORE_PUNCT.sub(r"\1", _drop_empty_brackets(text)))
     lines = []
     for line in text.split("\n"):
-        if _TABLE_RESIDUE.match(line) or _GALLERY_LINE.match(line):
-            continue
-        line = _SPACE_BEFORE_PUNCT.sub(r"\1", _drop_empty_brackets(line))
-        line = re.sub(r"[ \t]{2,}", " ", line).strip()
+        line = line.strip()
         if line.startswith(("*", "#", ":", ";")):
             line = line.lstrip("*#:; ").strip()
         lines.append(line)
@@ -238,10 +242,10 @@ def _drop_link_fragments(text: str) -> str:
     return _MARKUP_FRAGMENT.sub("", _UNCLOSED_LINK.sub("", text))
 
 
-def _drop_empty_brackets(line: str) -> str:
+def _drop_empty_brackets(text: str) -> str:
     """Separators a removed template left (doubled, or inside parentheses) go, then the parentheses left empty."""
-    line = _SEPARATORS_AFTER_OPENING.sub(r"\1", _SEPARATOR_RUN.sub(_last_separator, line))
-    return _EMPTY_BRACKETS.sub("", _SEPARATORS_BEFORE_CLOSING.sub("", line))
+    text = _SEPARATORS_AFTER_OPENING.sub(r"\1", _SEPARATOR_RUN.sub(_last_separator, text))
+    return _EMPTY_BRACKETS.sub("", _SEPARATORS_BEFORE_CLOSING.sub("", text))
 
 
 def _last_separator(match: re.Match[str]) -> str:
