@@ -96,6 +96,10 @@ def test_file_link_with_a_localized_alias_is_dropped_with_its_options(alias):
     assert wikitext_to_text(text) == "Tokyo is a city."
 
 
+def test_a_line_naming_a_file_extension_is_not_a_gallery_line():
+    assert wikitext_to_text("Common extensions: .png\nand .svg") == "Common extensions: .png\nand .svg"
+
+
 def test_file_link_under_a_namespace_name_we_do_not_ship_is_dropped():
     assert wikitext_to_text("[[Slika:Most.jpg|mini|desno|Stari most]]Mostar je grad.") == "Mostar je grad."
 

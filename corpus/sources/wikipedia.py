@@ -72,7 +72,9 @@ DROP_TAGS = {"ref", "references", "table", "gallery", "math", "chem", "score", "
 LINE_TAGS = {"li", "dt", "dd", "br", "p", "div", "tr"}
 # Behaviour switches (`__NOTOC__`, `__БЕЗЗМІСТУ__`, `__目次__`): upper case or caseless, never `__init__`.
 _SWITCH = re.compile(r"__([^\W_]+(?:_[^\W_]+)*)__")
-_SPACE_BEFORE_PUNCT = re.compile(r"(?<![ \t])[ \t]+([,.;:!?])")   # from a run's start only: linear
+# A space a removed template left before punctuation ("word , next"); not before `.NET` or `.png`. From a run's
+# start only, so linear.
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<![ \t])[ \t]+([,.;:!?])(?!\w)")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _INTERLANG = re.compile(r"^[a-z]{2,3}(-[a-z]+)*$")
 
@@ -98,7 +100,7 @@ _FILE_EXTENSIONS = r"(?:jpe?g|png|svg|gif|tiff?|webp|xcf|pdf|djvu|ogg|oga|ogv|we
 # `Name:Something.jpg`, a link to a file under a namespace name we do not know (a language not in our data).
 _FILE_TITLE = re.compile(r"[^:\[\]|]{1,40}:[^\n]*\." + _FILE_EXTENSIONS + r"\s*", re.I)
 # A gallery line that reached the text (`File:Flag.svg|caption`, `|Файл:x.jpg|`, `Flag.svg`).
-_GALLERY_LINE = re.compile(r"\|?[^|\n]*\." + _FILE_EXTENSIONS + r"\s*(?:\|.*)?$", re.I)
+_GALLERY_LINE = re.compile(r"\|?[^|\n]*[^\s|]\." + _FILE_EXTENSIONS + r"\s*(?:\|.*)?$", re.I)   # not ": .png"
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _UNCLOSED_LINK = re.compile(r"\[\[[^\[\]|\n]*\|")
 _MARKUP_FRAGMENT = re.compile(r"\[\[|\]\]|\{\{|\}\}")
