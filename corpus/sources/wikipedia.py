@@ -479,7 +479,7 @@ def read_wikipedia(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Re
             if tag == "base":
                 base = (elem.text or "").rsplit("/", 1)[0] + "/"
             elif tag == "namespace":
-                name = (elem.text or "").strip().lower()
+                name = _name_key(elem.text or "")
                 if elem.get("key") == "6":
                     files.add(name)
                 elif elem.get("key") == "14":
