@@ -347,3 +347,13 @@ def test_hybrid_extraction_scores_f1_over_095_on_the_benchmark_pages(shared):
 def test_gutenberg_title_and_author_come_from_the_header(shared):
     docs, _, _ = read("books", shared / "books/en/pg11-Alice_in_Wonderland.txt")
     assert docs[0].title.startswith("Alice") and docs[0].author == "Lewis Carroll"
+
+
+def test_script_and_style_blocks_and_comments_are_cut_before_extraction():
+    from corpus.sources.html import drop_script_blocks
+
+    html = ('<p>one</p><SCRIPT type="x">var a = "</p>";</script ><style>p {}</style><!-- <p>hidden</p> -->'
+            "<p>two</p><scripting>kept</scripting>")
+    assert drop_script_blocks(html) == "<p>one</p><p>two</p><scripting>kept</scripting>"
+    unclosed = "<p>one</p><script>never closed <p>two</p>"
+    assert drop_script_blocks(unclosed) == unclosed        # left for the parser, not scanned again and again

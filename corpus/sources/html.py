@@ -162,6 +162,31 @@ def decode_html(payload: bytes, header_charset: str | None) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
+# Script and style blocks and comments are never a page's text, and are most of a news page's bytes (60% of the
+# benchmark pages'): cut before extraction, they cost neither the trip to the parse helper nor parsing.
+_BLOCK_OPEN = re.compile(r"<(script|style)\b|<!--", re.IGNORECASE)
+_BLOCK_CLOSE = {"script": re.compile(r"</script\s*>", re.IGNORECASE), "style": re.compile(r"</style\s*>", re.IGNORECASE),
+                None: re.compile(r"-->")}
+
+
+def drop_script_blocks(html: str) -> str:
+    """`html` without its <script> and <style> elements and its comments. Linear: each block is scanned once, and
+    at a block that is never closed the rest of the page is left as it is, for the parser to judge."""
+    kept: list[str] = []
+    pos = 0
+    while (opened := _BLOCK_OPEN.search(html, pos)) is not None:
+        tag = opened.group(1)
+        closed = _BLOCK_CLOSE[tag.lower() if tag else None].search(html, opened.end())
+        if closed is None:
+            break
+        kept.append(html[pos:opened.start()])
+        pos = closed.end()
+    if not kept:
+        return html
+    kept.append(html[pos:])
+    return "".join(kept)
+
+
 EXTRACTORS = ("hybrid", "trafilatura", "resiliparse")
 
 # Resiliparse's main-content pass without what an article's text never is: comment sections and post metadata

@@ -14,7 +14,8 @@ from typing import BinaryIO, Iterator
 from corpus.document import Document, Rejection
 from corpus.sources.budget import DocumentTimeout, describe
 from corpus.sources.base import DECOMPRESSION_ERRORS, Damaged, ReadContext, Skipped, make_document, raw_offset
-from corpus.sources.html import HTML_TYPES, decode_html, extract_main_text, looks_like_html, parse_http_response
+from corpus.sources.html import (HTML_TYPES, decode_html, drop_script_blocks, extract_main_text, looks_like_html,
+                                 parse_http_response)
 from corpus.sources.warc_records import DamageReport, RecordError, WarcRecord, open_warc_piece
 
 
@@ -32,7 +33,7 @@ def _page(rec: WarcRecord, ctx: ReadContext) -> Document | Rejection | Skipped:
         return Skipped(ctx.source, f"http_{http.status}", len(http.body))
     if len(http.body) > ctx.max_doc_bytes:
         return ctx.error("doc_too_large", rec.offset, f"{len(http.body)} bytes of HTML", n_bytes=len(http.body))
-    html = decode_html(http.body, http.charset)
+    html = drop_script_blocks(decode_html(http.body, http.charset))
     text = ctx.parse(extract_main_text, html, ctx.html_extractor)
     if not text.strip():
         return ctx.error("no_main_text", rec.offset, f"no main text in {uri}", n_bytes=len(http.body))
