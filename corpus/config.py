@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from corpus.mix import MASSIVETEXT_WEIGHTS, massivetext_category, share_targets
+from corpus.sources.html import EXTRACTORS
 
 SOURCE_KINDS = ("warc", "wet", "wikipedia", "books", "text", "jsonl", "parquet")
 # The codes lid.176 can report (its labels without `__label__`), read from the model once and kept as data, so
@@ -291,6 +292,9 @@ def _require(cond: bool, message: str) -> None:
 
 
 def _require_language(code: str, key: str) -> None:
+    # YAML 1.1 reads a bare `no` (Norwegian) as false: say so rather than "'False' is not a language code".
+    _require(not isinstance(code, bool) and code not in ("False", "True"),
+             f"{key}: {code!r} is a YAML boolean; write the language code in quotes (\"no\" for Norwegian)")
     # A code lid.176 never reports (`english`, `eng`) would silently drop every document.
     _require(code in LID176_CODES, f"{key}: {code!r} is not a language code lid.176 reports (such as en, ru, de; "
                                    f"all of them: corpus/rules/languages/lid176_labels.txt)")
@@ -394,8 +398,7 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(cfg.read.max_doc_bytes > 0, "read.max_doc_bytes: must be > 0")
     _require(cfg.read.unit_bytes >= 1, "read.unit_bytes: must be >= 1")
     _require(cfg.read.doc_timeout >= 0, "read.doc_timeout: must be >= 0 (seconds; 0 means no limit)")
-    _require(cfg.read.html_extractor in ("hybrid", "trafilatura", "resiliparse"),
-             "read.html_extractor: must be hybrid, trafilatura or resiliparse")
+    _require(cfg.read.html_extractor in EXTRACTORS, "read.html_extractor: must be " + ", ".join(EXTRACTORS))
     _require(0 <= cfg.normalize.max_invalid_char_fraction <= 1,
              "normalize.max_invalid_char_fraction: must be within [0, 1]")
     _require(0 <= cfg.content.max_flagged_word_fraction <= 1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from corpus.config import Config
-from corpus.rules.languages import language_rules
+from corpus.rules.languages import confusable_groups, language_rules, lid_thresholds
 
 
 def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, Any],
@@ -44,9 +44,9 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
                              f"{'; '.join(x for x in (reasons, added) if x)} |")
     lines += ["", "## Rules and thresholds", "",
               f"Language ID: fastText lid.176, default minimum score {config.langid.min_lang_score}"
-              + (", 0.3 for the languages lid.176 is less sure of (`lid176.yaml`)"
-                 if config.langid.per_language_thresholds else "")
-              + (", scored with their confusable group (hr/sr/bs/sh, ms/id, no/nn, ...)"
+              + (_relaxed_thresholds() if config.langid.per_language_thresholds else "")
+              + (", scored with their confusable group (" + ", ".join(
+                  sorted({"/".join(sorted(g)) for g in confusable_groups().values()})) + ")"
                  if config.langid.confusable_groups else "")
               + (f", documents over {config.langid.sample_chars:,} characters identified from ten evenly spaced "
                  "windows" if config.langid.sample_chars else ", on whole texts") + ". "
@@ -84,6 +84,14 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
               for s in manifest["shards"]]
     lines += ["", "## Versions", ""] + [f"- {k} {v}" for k, v in sorted(manifest["versions"].items())]
     return "\n".join(lines) + "\n"
+
+
+def _relaxed_thresholds() -> str:
+    by_value: dict[float, int] = {}
+    for value in lid_thresholds().values():
+        by_value[value] = by_value.get(value, 0) + 1
+    return "".join(f", {value} (or lower, as configured) for the {n} languages lid.176 is less sure of "
+                   "(`lid176.yaml`)" for value, n in sorted(by_value.items()))
 
 
 def dataset_readme(datacard: str, manifest: dict[str, Any]) -> str:

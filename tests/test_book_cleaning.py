@@ -345,3 +345,52 @@ def test_pride_and_prejudice_loses_its_list_of_illustrations_and_keeps_its_prefa
     assert "Heading to Chapter" not in text and "Tailpiece to Chapter" not in text
     assert "PREFACE.\n\n_Walt Whitman has somewhere a fine and just distinction" in text
     assert "_GEORGE SAINTSBURY._\n\nChapter I.\n\nIt is a truth universally acknowledged" in text
+
+
+# ---------------------------------------------------------------- what must never happen (review of issue 15)
+
+def test_a_page_column_header_without_entries_is_no_contents_list():
+    text = f"A Book\n\nPAGE    1\n\n{ONE}\n\n{TWO}\n\n{THREE}"
+    assert keep_book_body(text) == text
+
+
+def test_an_imprint_word_inside_a_long_wrapped_paragraph_cuts_nothing():
+    wrapped = ("When this translation was first printed, the publisher of the\nedition, who holds "
+               "all rights reserved for it, asked the translator\nto say in a preface that the notes are the "
+               "editor's own, that the\ntext follows the first edition of the novel and not the revised one,\n"
+               "and that where the two differ the reader will find the later\nwording in the notes at the end of "
+               "each chapter, set in a smaller\ntype, with the page of the first edition where it stood, so that\n"
+               "nothing of what the author wrote is lost to the reader.")
+    text = f"{wrapped}\n\n{ONE}\n\n{TWO}"
+    assert keep_book_body(text) == text
+
+
+def test_an_annotation_followed_by_the_body_without_a_separator_takes_one_paragraph():
+    blurb = ("Роман о семье, в которой всё смешалось: издательство представляет новое издание классического "
+             "произведения в новом переводе и с комментариями.")
+    text = f"Аннотация\n\n{blurb}\n\n{RU_ONE}\n\n{RU_TWO}\n\n— Да.\n\n{RU_THREE}"
+    assert keep_book_body(text) == f"{RU_ONE}\n\n{RU_TWO}\n\n— Да.\n\n{RU_THREE}"
+
+
+def test_long_runs_of_dots_and_spaces_clean_in_linear_time():
+    import time
+
+    for run in (" " * 200_000, "." * 200_000, ". " * 100_000):
+        started = time.perf_counter()
+        keep_book_body(f"Contents\n\nChapter 1{run}v\n\n{ONE}\n\n[Illustration]{run}\nx\n\n{TWO}")
+        assert time.perf_counter() - started < 5     # quadratically it took minutes
+
+
+def test_a_cleaning_that_fails_keeps_the_book_as_read_and_notes_it(monkeypatch):
+    from corpus.sources import books
+    from corpus.sources.base import Damaged
+
+    def broken(text):
+        raise IndexError("a heuristic's bug")
+
+    monkeypatch.setattr(books, "keep_book_body", broken)
+    ctx = ReadContext(source="books", path="b.txt", rel="b.txt")
+    items = list(reader_for("books")(io.BytesIO(f"{ONE}\n\n{TWO}".encode()), ctx))
+    assert [type(i) for i in items] == [Document, Damaged]
+    assert items[0].text == f"{ONE}\n\n{TWO}"
+    assert items[1].reason == "book_cleaning_failed" and "IndexError: a heuristic's bug" in items[1].detail

@@ -167,3 +167,12 @@ def test_cli_stops_before_any_work_on_config_error(tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert key in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_bare_no_in_yaml_is_told_to_be_quoted():
+    import yaml
+
+    data = yaml.safe_load("sources: [{name: s, kind: jsonl, paths: ['gs://b/d.jsonl']}]\n"
+                          "languages: {no: {min_lang_score: 0.3}}\n")
+    with pytest.raises(ConfigError, match=r'languages\.False: .*YAML boolean.*"no" for Norwegian'):
+        config_from_dict(data)

@@ -151,3 +151,20 @@ def test_diff_names_the_config_keys_that_differ(sample_out, tmp_path, capsys):
     assert line.split() == ["languages.ru.min_lang_score", "(absent)", "0.8"]
     assert main(["diff", str(sample_out), str(sample_out)]) == 0
     assert "config: the same" in capsys.readouterr().out
+
+
+def test_language_id_drops_are_in_stats_json_and_corpus_stats_by_language(sample_out):
+    stats = load_stats(sample_out)
+    # The bundled sample holds one Spanish article in sources that take en and ru.
+    assert stats["langid_dropped"]["language_not_allowed"]["es"]["docs"] == 1
+    lines = render_stats(stats).splitlines()
+    header = lines.index(next(x for x in lines if x.startswith("== language ID drops")))
+    rows = [x.split() for x in lines[header + 1:header + 6]]
+    assert ["language_not_allowed", "es", "1"] in rows
+
+
+def test_the_data_card_names_the_language_id_groups_and_relaxed_thresholds(sample_out):
+    card = (sample_out / "DATACARD.md").read_text(encoding="utf-8")
+    line = next(x for x in card.splitlines() if x.startswith("Language ID:"))
+    assert "bs/hr/sh/sr" in line and "ms/id" not in line and "id/ms" in line     # from lid176.yaml, sorted
+    assert "0.3 (or lower, as configured) for the 111 languages" in line

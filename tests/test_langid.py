@@ -112,6 +112,18 @@ def test_languages_lid176_is_less_sure_of_have_their_own_threshold():
     assert language_rules("en", None, 0.65).min_lang_score == 0.65
     assert language_rules("sw", None, 0.65).min_lang_score == 0.3
     assert language_rules("sw", None, 0.65, per_language_thresholds=False).min_lang_score == 0.65
+    assert language_rules("sw", None, 0.0).min_lang_score == 0.0     # `corpus tokenize`: no threshold at all
+
+
+def test_every_shipped_threshold_is_of_an_lid176_label():
+    import yaml
+
+    from corpus.config import LID176_CODES
+    from corpus.rules.languages import _HERE
+
+    table = yaml.safe_load((_HERE / "lid176.yaml").read_text(encoding="utf-8"))["min_lang_score"]
+    assert len(table) > 100 and all(isinstance(k, str) and k in LID176_CODES for k in table)
+    assert all(0 < v < 0.65 for v in table.values())
 
 
 def test_a_configured_language_threshold_beats_the_shipped_one():

@@ -357,3 +357,31 @@ def test_script_and_style_blocks_and_comments_are_cut_before_extraction():
     assert drop_script_blocks(html) == "<p>one</p><p>two</p><scripting>kept</scripting>"
     unclosed = "<p>one</p><script>never closed <p>two</p>"
     assert drop_script_blocks(unclosed) == unclosed        # left for the parser, not scanned again and again
+
+
+def test_a_lede_that_names_a_subscription_or_a_signed_law_is_not_a_notice():
+    from corpus.sources.html import trim_edges
+
+    lede = ["Президент России Владимир Путин подписал закон о новых правилах для банков и их клиентов.",
+            "Netflix raised the price of its basic subscription plan for the second time this year."]
+    for first in lede:
+        assert trim_edges([first, *ARTICLE]) == [first, *ARTICLE]
+    banner = "We use cookies to give you the best experience. By continuing you accept all cookies."
+    assert trim_edges([banner, *ARTICLE, "Copyright @ 2019 The Daily Example."]) == ARTICLE
+
+
+@pytest.mark.parametrize("css_class", ["entry-content has-social-icons", "post-body unrelated-x",
+                                       "story-body js-caption-zoom"])
+def test_an_article_whose_class_holds_a_widget_word_is_kept(css_class):
+    from corpus.sources.html import extract_main_text
+
+    html = page(f'<div class="{css_class}">' + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</div>",
+                '<div class="share-bar"><p>Share this article with your friends on every network you use.</p></div>')
+    assert extract_main_text(html).splitlines() == ARTICLE
+
+
+def test_an_abruptly_closed_comment_hides_nothing():
+    from corpus.sources.html import drop_script_blocks
+
+    assert drop_script_blocks("<!--><p>text</p><!-- x --><p>b</p>") == "<!--><p>text</p><p>b</p>"
+    assert drop_script_blocks("<!---><p>text</p>") == "<!---><p>text</p>"

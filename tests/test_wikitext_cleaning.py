@@ -96,6 +96,13 @@ def test_file_link_with_a_localized_alias_is_dropped_with_its_options(alias):
     assert wikitext_to_text(text) == "Tokyo is a city."
 
 
+def test_a_sentence_that_ends_in_a_file_name_is_not_a_gallery_line():
+    for sentence in ("The project logo was released under a free licence as Logo.svg",
+                     "The report is available at www.example.org/report.pdf",
+                     "The file we need here is: Logo.svg"):
+        assert wikitext_to_text(sentence) == sentence
+
+
 def test_a_line_naming_a_file_extension_is_not_a_gallery_line():
     assert wikitext_to_text("Common extensions: .png\nand .svg") == "Common extensions: .png\nand .svg"
 
@@ -276,8 +283,8 @@ def test_runs_of_apostrophes_separators_brackets_and_headings_clean_in_linear_ti
              "]]" * 200_000, "&" * 400_000, "== See also ==\n" + "=== Sub ===\n* x\n" * 50_000,
              "__A" * 200_000, "* [" * 200_000, "x.svg" * 100_000, ":{|\n" * 100_000, " ".join(["&nbsp;"] * 50_000),
              "x" + " " * 400_000 + ".", "|" + " " * 400_000]
-    for page in pages:   # each well under 0.3 s; the quadratic ways took from 10 s to minutes
+    for page in pages:   # each well under 0.3 s alone; the quadratic ways took from 10 s to minutes
         started = time.perf_counter()
         wikitext_to_text(page)
         markup_residue(page)
-        assert time.perf_counter() - started < 1.5, page[:20]
+        assert time.perf_counter() - started < 5, page[:20]     # room for a loaded machine

@@ -34,13 +34,15 @@ WARM_UP_WIKITEXT = "'''Warm''' [[up|up]] {{t}}."
 def parse_budget(seconds: float) -> TimeBudget:
     """The per-document time budget of the readers' expensive parses, its helper warmed up on the parsers the
     readers call (so that their imports are not the first document's time)."""
+    from corpus.sources.books import keep_book_body
     from corpus.sources.html import extract_main_text
     from corpus.sources.wikipedia import wikitext_to_text
 
     # Both HTML extractors, whichever the mode: hybrid extraction calls trafilatura on some pages.
     return TimeBudget(seconds, warm_up=((extract_main_text, (WARM_UP_PAGE, "resiliparse")),
                                         (extract_main_text, (WARM_UP_PAGE, "trafilatura")),
-                                        (wikitext_to_text, (WARM_UP_WIKITEXT,))))
+                                        (wikitext_to_text, (WARM_UP_WIKITEXT,)),
+                                        (keep_book_body, (WARM_UP_WIKITEXT,))))
 
 
 def reader_for(kind: str) -> Reader:

@@ -139,7 +139,7 @@ class Damaged:
     `stats.json` (`read_damaged`) and logged with file and offset, but the record is one input, not two."""
 
     source: str
-    reason: str        # truncated_record | truncated_archive | bad_content_length | corrupt_archive
+    reason: str        # truncated_record | truncated_archive | bad_content_length | corrupt_archive | book_cleaning_failed
     detail: str        # file@offset: what happened
     n_bytes: int = 0
 

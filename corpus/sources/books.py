@@ -16,6 +16,7 @@ from typing import BinaryIO, Iterator
 from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, Damaged, ReadContext, looks_binary, make_document,
                                  open_decompressed, open_salvaging, read_capped)
+from corpus.sources.budget import DocumentTimeout, describe
 from corpus.sources.encoding import decode_text_file, utf16_without_bom
 from corpus.sources.fb2 import read_fb2
 
@@ -178,10 +179,20 @@ def _folded(line: str) -> str:
     return " ".join(line.split()).strip("_* ")
 
 
+_PAGE_TAIL = 40           # characters at a line's end the page-number pattern reads
+
+
 def _without_page_number(line: str) -> str:
     stripped = line.strip()
-    # The regex only where a page number can be: it is slow on long lines that end in a letter or a stop.
-    return _PAGE_NUMBER.sub("", stripped) if stripped[-1:].isdigit() or stripped[-1:] in "ivxlcdmIVXLCDM" else stripped
+    if not (stripped[-1:].isdigit() or stripped[-1:] in "ivxlcdmIVXLCDM"):
+        return stripped
+    # The pattern reads the line's end only: on a run of thousands of dots or spaces it would be quadratic. A
+    # leader longer than that end loses its remaining dots here.
+    head, tail = stripped[:-_PAGE_TAIL], stripped[-_PAGE_TAIL:]
+    entry = _PAGE_NUMBER.sub("", tail)
+    if entry == tail:
+        return stripped
+    return (head + entry).rstrip(" \t.…") if not entry else head + entry
 
 
 def heading_key(line: str) -> str:
@@ -394,6 +405,9 @@ def drop_paged_contents(text: str) -> str:
             continue
         entries, end, _ = _contents_run(lines, i, min(len(lines), i + _MAX_CONTENTS_LINES))
         paged = [e for e in entries if _is_paged_entry(lines[e])]
+        if not paged:    # the numbered line was a column header ("PAGE   1"), not an entry
+            i = end + 1
+            continue
         counted = sum(1 for j in range(i, paged[-1] + 1) if _contents_role(lines[j]) != _NEUTRAL)
         if len(paged) >= 5 and len(paged) >= 0.6 * counted:
             start = i
@@ -404,6 +418,10 @@ def drop_paged_contents(text: str) -> str:
             return "\n".join(lines[:start] + lines[paged[-1] + 1:])
         i = end + 1
     return text
+
+
+# Spaces before a line end; the look-behind makes only a run's first space a match start (linear on long runs).
+_TRAILING_BLANKS = re.compile(r"(?<![ \t])[ \t]+\n")
 
 
 def _closing_bracket(text: str, start: int) -> int | None:
@@ -441,7 +459,7 @@ def drop_illustration_markers(text: str) -> str:
         return text
     parts.append(text[pos:])
     # Lines the markers stood on alone are left as blank lines, which part paragraphs as before.
-    return re.sub(r"[ \t]+\n", "\n", "".join(parts))
+    return _TRAILING_BLANKS.sub("\n", "".join(parts))
 
 
 def _paragraphs(lines: list[str], start: int, stop: int) -> Iterator[tuple[int, int]]:
@@ -472,34 +490,35 @@ def _ends_front_matter(line: str) -> bool:
 
 def drop_annotation(text: str) -> str:
     """Drop an e-book's annotation: the "Annotation"/"Аннотация" line near the start and the publisher's blurb
-    paragraphs under it, up to a separator, a heading, or a short line (the title, an epigraph).
+    paragraphs under it, up to a separator or a heading.
 
-    A blurb is a few paragraphs: when no end is found within six, only the first paragraph goes (the body is never
-    taken for a long blurb)."""
+    Where the blurb ends otherwise (a short line: the title, an epigraph, or a line of the body's dialogue) or no
+    end comes within six paragraphs, only its first paragraph goes: the body is never taken for a blurb."""
     lines = text.split("\n")
     heading = next((i for i in _nonblank(lines, _FRONT_MATTER_LINES) if _is_listed(lines[i], _ANNOTATION_HEADINGS)),
                    None)
     if heading is None:
         return text
-    end = heading + 1
-    taken = 0
+    ends: list[int] = []
+    marked = False
     for first, stop in _paragraphs(lines, heading + 1, len(lines)):
         paragraph = " ".join(x.strip() for x in lines[first:stop])
         if _ends_front_matter(lines[first]) or len(paragraph) < _SHORT_LINE:
+            marked = _ends_front_matter(lines[first])
             break
-        taken += 1
-        if taken == 1:
-            first_end = stop
-        end = stop
-        if taken > 6 or sum(len(x) for x in lines[heading:stop]) > 6000:
-            end = first_end
+        ends.append(stop)
+        if len(ends) > 6 or sum(len(x) for x in lines[heading:stop]) > 6000:
             break
+    if not ends:
+        return "\n".join(lines[:heading] + lines[heading + 1:])
+    end = ends[-1] if marked and len(ends) <= 6 else ends[0]
     return "\n".join(lines[:heading] + lines[end:])
 
 
 def drop_imprint(text: str) -> str:
     """Drop the publisher's imprint near the start: ISBN, © and rights lines, "Издательство …", series lines. A
-    short paragraph holding one goes whole (translator and cover credits stand with it); a long one loses the line."""
+    short paragraph holding one goes whole (translator and cover credits stand with it); a long one is prose that
+    mentions them and stays whole (cutting a wrapped line out would break its sentences)."""
     lines = text.split("\n")
     front = _nonblank(lines, _FRONT_MATTER_LINES)
     if not front or not any(_IMPRINT.search(_folded(lines[i])) for i in front):
@@ -509,8 +528,6 @@ def drop_imprint(text: str) -> str:
         hits = [i for i in range(first, stop) if _IMPRINT.search(_folded(lines[i]))]
         if hits and stop - first <= 5 and sum(len(x) for x in lines[first:stop]) <= 600:
             drop.update(range(first, stop))
-        else:
-            drop.update(hits)
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 
@@ -617,6 +634,18 @@ def kept_despite(damage: Rejection) -> Damaged:
     return Damaged(damage.source, damage.reason, damage.detail or "", damage.n_bytes)
 
 
+def _book_body(text: str, ctx: ReadContext) -> tuple[str, Damaged | None]:
+    """`keep_book_body` within the per-document time budget. A cleaning that raises or runs past it keeps the
+    text as read (a book is worth more than its front matter), with a `book_cleaning_failed` note."""
+    try:
+        return ctx.parse(keep_book_body, text), None
+    except DocumentTimeout:
+        message = f"body cleaning ran past {ctx.budget.seconds:g} s; the text is kept as read"
+    except Exception as exc:  # noqa: BLE001 - a heuristic's bug must not cost the book
+        message = f"{describe(exc)}; the text is kept as read"
+    return text, ctx.damaged("book_cleaning_failed", 0, message, len(text.encode("utf-8")))
+
+
 def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejection]:
     """A plain-text book (any supported encoding) or a FictionBook (`.fb2`, `.fb2.zip`, `.fb2.gz`)."""
     name = ctx.path.lower()
@@ -632,7 +661,13 @@ def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
             return
         for item in read_fb2(data, ctx, name):
             # A FictionBook's body can hold what a plain-text book does (a contents section, an annotation).
-            yield item.replaced(text=keep_book_body(item.text)) if isinstance(item, Document) else item
+            if isinstance(item, Document):
+                body, note = _book_body(item.text, ctx)
+                yield item.replaced(text=body)
+                if note:
+                    yield note
+            else:
+                yield item
         return
     text, error, damage = _read_whole(stream, ctx)
     if error:
@@ -640,9 +675,11 @@ def read_book(stream: BinaryIO, ctx: ReadContext) -> Iterator[Document | Rejecti
     else:
         author_match = _PG_AUTHOR.search(text[:5000])
         text, title = strip_gutenberg(text)
-        text = rejoin_paragraphs(keep_book_body(strip_site_notices(text)))
-        yield make_document(ctx, None, text, title=title,
+        body, note = _book_body(strip_site_notices(text), ctx)
+        yield make_document(ctx, None, rejoin_paragraphs(body), title=title,
                             author=author_match.group(1).strip() if author_match else None)
+        if note:
+            yield note
     if damage:
         yield damage if error else kept_despite(damage)
 

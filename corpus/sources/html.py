@@ -164,7 +164,8 @@ def decode_html(payload: bytes, header_charset: str | None) -> str:
 
 # Script and style blocks and comments are never a page's text, and are most of a news page's bytes (60% of the
 # benchmark pages'): cut before extraction, they cost neither the trip to the parse helper nor parsing.
-_BLOCK_OPEN = re.compile(r"<(script|style)\b|<!--", re.IGNORECASE)
+# `<!-->` and `<!--->` are whole (empty) comments to an HTML parser (WHATWG "abrupt closing of empty comment").
+_BLOCK_OPEN = re.compile(r"<(script|style)\b|<!--(?!-?>)", re.IGNORECASE)
 _BLOCK_CLOSE = {"script": re.compile(r"</script\s*>", re.IGNORECASE), "style": re.compile(r"</style\s*>", re.IGNORECASE),
                 None: re.compile(r"-->")}
 
@@ -187,26 +188,41 @@ def drop_script_blocks(html: str) -> str:
     return "".join(kept)
 
 
-EXTRACTORS = ("hybrid", "trafilatura", "resiliparse")
+EXTRACTORS = ("hybrid", "trafilatura", "resiliparse")   # read.html_extractor
+
+
+def _class_word(word: str) -> list[str]:
+    """CSS selectors of elements with a class that begins with `word` or ends in `-word`/`_word` ("share-bar",
+    "post-share"), not of every class holding it ("has-social-icons", "unrelated", "js-caption-zoom" stay)."""
+    return [f'[class^="{word}"]', f'[class*=" {word}"]', f'[class$="-{word}"]', f'[class*="-{word} "]',
+            f'[class$="_{word}"]', f'[class*="_{word} "]']
+
 
 # Resiliparse's main-content pass without what an article's text never is: comment sections and post metadata
 # (its defaults keep both), the page header and the headline (the title is metadata; article-body benchmarks
 # leave it out), footers, captions, and sign-up, share, related-links and cookie widgets (the furniture
 # trafilatura's discard rules also name). Each is a CSS selector resiliparse skips in C.
-_SKIP_ELEMENTS = ["header", "h1", "footer", '[class*="footer"]', "figcaption", '[class*="caption"]',
-                  '[class*="newsletter"]', '[class*="signup"]', '[class*="share"]', '[class*="social"]',
-                  '[class*="related"]', '[class*="cookie"]', '[class*="copyright"]']
+_SKIP_ELEMENTS = ["header", "h1", "footer", "figcaption"] + [
+    selector for word in ("footer", "caption", "newsletter", "signup", "share", "social", "related", "cookie",
+                          "copyright") for selector in _class_word(word)]
 _RESILIPARSE_OPTIONS = dict(main_content=True, comments=False, post_meta=False, alt_texts=False, links=False,
                             skip_elements=_SKIP_ELEMENTS)
 # A line of running text: enough words, or a short sentence; in scripts written without spaces (CJK, Thai), enough
 # characters. What is not (menus, bylines, dates, tag lists, "Read more") is trimmed at the edges of the text.
 _SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "»", ")", "]", "。", "！", "？", "」", "』")
 _EDGE_LINES = 6            # at most this many lines are trimmed at each end: deeper in, a short line is a subheading
-# Site notices that sit at an article's ends whatever their length (cookie banners, newsletter and subscription
-# pitches), in the languages we ship.
-_EDGE_NOTICE = re.compile(r"\b(?:cookies?|newsletters?|subscri(?:be|ption)|sign[ -]?up|inbox|follow us|affiliate|"
-                          r"all rights reserved|copyright|файл\w* cookie|подпи\w+|рассылк\w+|"
-                          r"все права защищены)\b|©", re.IGNORECASE)
+# Site notices that sit at an article's ends although they are sentences (cookie banners, newsletter and
+# subscription pitches, rights lines), by the phrases they are made of in the languages we ship: a phrase, not a
+# word, so that a lede about a law being signed or a subscription plan stays.
+EDGE_NOTICE_PHRASES = (
+    r"(?:use|uses|using) (?:of )?cookies", r"cookie (?:policy|settings|preferences)", r"(?:accept|receive) (?:all )?cookies",
+    r"subscribe (?:to|now|today)", r"sign up (?:for|to|now|today)", r"our newsletters?", r"your inbox",
+    r"follow us", r"all rights reserved", r"copyright\s*(?:©|@|\(c\)|\d{4})", r"may contain affiliate",
+    r"используем (?:файлы )?cookie", r"использует (?:файлы )?cookie", r"подпишитесь", r"подписывайтесь",
+    r"подписаться на", r"нашу рассылку", r"все права защищены",
+)
+_EDGE_NOTICE = re.compile(r"©|\b(?:" + "|".join(EDGE_NOTICE_PHRASES) + r")(?!\w)", re.IGNORECASE)
+_NOTICE_MAX_WORDS = 80     # a longer line is an article's paragraph, whatever phrase it holds
 # Below this many lines of running text, resiliparse's result is poor (its heuristics found no article block):
 # hybrid extraction asks trafilatura instead.
 MIN_PROSE_LINES = 2
@@ -220,12 +236,13 @@ def is_running_text(line: str) -> bool:
 
 
 def _edge_furniture(line: str) -> bool:
-    return not is_running_text(line) or _EDGE_NOTICE.search(line) is not None
+    return (not is_running_text(line)
+            or (line.count(" ") < _NOTICE_MAX_WORDS and _EDGE_NOTICE.search(line) is not None))
 
 
 def trim_edges(lines: list[str]) -> list[str]:
     """`lines` without the furniture at each end (up to `_EDGE_LINES` lines: headline, byline, date, share and
-    tag lines, notices); unchanged when every line is furniture (the caller decides what that page is)."""
+    tag lines, notices); unchanged when that would leave nothing (the caller decides what that page is)."""
     start, end = 0, len(lines)
     while start < min(_EDGE_LINES, end) and _edge_furniture(lines[start]):
         start += 1

@@ -101,6 +101,18 @@ _FILE_EXTENSIONS = r"(?:jpe?g|png|svg|gif|tiff?|webp|xcf|pdf|djvu|ogg|oga|ogv|we
 _FILE_TITLE = re.compile(r"[^:\[\]|]{1,40}:[^\n]*\." + _FILE_EXTENSIONS + r"\s*", re.I)
 # A gallery line that reached the text (`File:Flag.svg|caption`, `|Файл:x.jpg|`, `Flag.svg`).
 _GALLERY_LINE = re.compile(r"\|?[^|\n]*[^\s|]\." + _FILE_EXTENSIONS + r"\s*(?:\|.*)?$", re.I)   # not ": .png"
+_FILE_NAME_WORDS = 6      # a bare line ending in a file name with more words is a sentence ("... as Logo.svg")
+
+
+def _is_gallery_line(line: str) -> bool:
+    """A line ending in a file name that has a gallery entry's shape: a `|` (leading, or before a caption), a
+    namespace prefix, or nothing but the name."""
+    if not _GALLERY_LINE.match(line):
+        return False
+    stripped = line.strip()
+    namespace = stripped.partition(":")[0]
+    return ("|" in stripped or len(stripped.split()) < _FILE_NAME_WORDS
+            or (len(namespace.split()) <= 2 and _FILE_TITLE.match(stripped) is not None))
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _UNCLOSED_LINK = re.compile(r"\[\[[^\[\]|\n]*\|")
 _MARKUP_FRAGMENT = re.compile(r"\[\[|\]\]|\{\{|\}\}")
@@ -207,7 +219,7 @@ def wikitext_to_text(wikitext: str, file_prefixes: set[str] = FILE_PREFIXES,
     text = _drop_link_fragments(_unlink(_drop_balanced(text, "{{", "}}")))
     text = _ENTITY.sub(_decode_entity, _TAG.sub("", text))
     text = "\n".join(line for line in text.split("\n")
-                     if not (_TABLE_RESIDUE.match(line) or _GALLERY_LINE.match(line)))
+                     if not (_TABLE_RESIDUE.match(line) or _is_gallery_line(line)))
     # Whole-text passes (none crosses a newline): one call per page, not per line.
     text = _SPACE_RUN.sub(" ", _SPACE_BEFORE_PUNCT.sub(r"\1", _drop_empty_brackets(text)))
     lines = []

@@ -87,24 +87,28 @@ def confusable_groups() -> dict[str, frozenset[str]]:
     return groups
 
 
+def lid_thresholds() -> dict[str, float]:
+    """The shipped per-language lid.176 thresholds (of the languages it is less sure of)."""
+    return {str(lang): float(value) for lang, value in _read("lid176").get("min_lang_score", {}).items()}
+
+
 def lid_threshold(lang: str) -> float | None:
     """The shipped per-language lid.176 threshold of `lang`, or None where `langid.min_lang_score` applies."""
-    value = _read("lid176").get("min_lang_score", {}).get(lang)
-    return None if value is None else float(value)
+    return lid_thresholds().get(lang)
 
 
 def language_rules(lang: str | None, override: Any = None, default_min_lang_score: float | None = None,
                    per_language_thresholds: bool = True) -> LanguageRules:
     """Merge default, shipped and configured data for `lang` (an lid.176 code; None for unknown). The language-ID
-    threshold: the config's `languages.<lang>`, else the language's file, else (unless switched off) its
-    `lid176.yaml` value, else `default_min_lang_score` (`langid.min_lang_score`)."""
+    threshold: the config's `languages.<lang>`, else the language's file, else `default_min_lang_score`
+    (`langid.min_lang_score`) or, where lower and unless switched off, the language's `lid176.yaml` value."""
     base = _read("default")
     shipped = _read(lang) if lang and lang not in _NOT_LANGUAGES else {}
     quality = {**base["quality"], **shipped.get("quality", {})}
     repetition = {**base["repetition"], **shipped.get("repetition", {})}
     min_score = default_min_lang_score if default_min_lang_score is not None else base["min_lang_score"]
     if per_language_thresholds and lang and lid_threshold(lang) is not None:
-        min_score = lid_threshold(lang)
+        min_score = min(min_score, lid_threshold(lang))     # it relaxes the threshold, never tightens it
     min_score = shipped.get("min_lang_score", min_score)
     stop_words = shipped.get("stop_words", base["stop_words"])
     # A language names the default markers it does not take (`not_bullets`) rather than repeating the list.
