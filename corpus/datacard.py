@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from corpus.config import Config
@@ -87,9 +88,7 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
 
 
 def _relaxed_thresholds() -> str:
-    by_value: dict[float, int] = {}
-    for value in lid_thresholds().values():
-        by_value[value] = by_value.get(value, 0) + 1
+    by_value = Counter(lid_thresholds().values())
     return "".join(f", {value} (or lower, as configured) for the {n} languages lid.176 is less sure of "
                    "(`lid176.yaml`)" for value, n in sorted(by_value.items()))
 

@@ -102,17 +102,6 @@ _FILE_TITLE = re.compile(r"[^:\[\]|]{1,40}:[^\n]*\." + _FILE_EXTENSIONS + r"\s*"
 # A gallery line that reached the text (`File:Flag.svg|caption`, `|Файл:x.jpg|`, `Flag.svg`).
 _GALLERY_LINE = re.compile(r"\|?[^|\n]*[^\s|]\." + _FILE_EXTENSIONS + r"\s*(?:\|.*)?$", re.I)   # not ": .png"
 _FILE_NAME_WORDS = 6      # a bare line ending in a file name with more words is a sentence ("... as Logo.svg")
-
-
-def _is_gallery_line(line: str) -> bool:
-    """A line ending in a file name that has a gallery entry's shape: a `|` (leading, or before a caption), a
-    namespace prefix, or nothing but the name."""
-    if not _GALLERY_LINE.match(line):
-        return False
-    stripped = line.strip()
-    namespace = stripped.partition(":")[0]
-    return ("|" in stripped or len(stripped.split()) < _FILE_NAME_WORDS
-            or (len(namespace.split()) <= 2 and _FILE_TITLE.match(stripped) is not None))
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _UNCLOSED_LINK = re.compile(r"\[\[[^\[\]|\n]*\|")
 _MARKUP_FRAGMENT = re.compile(r"\[\[|\]\]|\{\{|\}\}")
@@ -127,6 +116,17 @@ _SPACE_RUN = re.compile(r"[ \t]{2,}")
 # Two separators in a row where a template stood between them ("Hán:; 19", "Rosenbaum,; born"): the last stays.
 # `::` is never one (`std::vector`).
 _SEPARATOR_RUN = re.compile(r"[,;:、，；](?:[ \t]*[,;、，；])+")
+
+
+def _is_gallery_line(line: str) -> bool:
+    """A line ending in a file name that has a gallery entry's shape: a `|` (leading, or before a caption), a
+    namespace prefix, or nothing but the name."""
+    if not _GALLERY_LINE.match(line):
+        return False
+    stripped = line.strip()
+    namespace = stripped.partition(":")[0]
+    return ("|" in stripped or len(stripped.split()) < _FILE_NAME_WORDS
+            or (len(namespace.split()) <= 2 and _FILE_TITLE.match(stripped) is not None))
 
 
 @lru_cache(maxsize=8)
@@ -246,7 +246,11 @@ def _quote_run_residue(match: re.Match[str]) -> str:
 
 def _decode_entity(match: re.Match[str]) -> str:
     """`&amp;`, `&#8212;`, `&mdash;` -> the character; a no-break space becomes a plain one. Unknown names stay."""
-    char = html.unescape(match.group())
+    return _plain(html.unescape(match.group()))
+
+
+def _plain(char: str) -> str:
+    """A no-break space is a plain one in the text (the layout it kept together is gone)."""
     return " " if char == "\xa0" else char
 
 
@@ -312,8 +316,7 @@ def _render(code, files: set[str], categories: set[str]) -> str:
         elif isinstance(node, (nodes.Template, nodes.Comment, nodes.Argument)):
             continue
         elif isinstance(node, nodes.HTMLEntity):
-            char = node.normalize()
-            out.append(" " if char == "\xa0" else char)
+            out.append(_plain(node.normalize()))
         elif isinstance(node, nodes.Heading):
             out.append("\n\n" + _render(node.title, files, categories).strip() + "\n\n")
         elif isinstance(node, nodes.Wikilink):

@@ -87,6 +87,7 @@ def confusable_groups() -> dict[str, frozenset[str]]:
     return groups
 
 
+@lru_cache(maxsize=None)
 def lid_thresholds() -> dict[str, float]:
     """The shipped per-language lid.176 thresholds (of the languages it is less sure of)."""
     return {str(lang): float(value) for lang, value in _read("lid176").get("min_lang_score", {}).items()}
@@ -107,8 +108,9 @@ def language_rules(lang: str | None, override: Any = None, default_min_lang_scor
     quality = {**base["quality"], **shipped.get("quality", {})}
     repetition = {**base["repetition"], **shipped.get("repetition", {})}
     min_score = default_min_lang_score if default_min_lang_score is not None else base["min_lang_score"]
-    if per_language_thresholds and lang and lid_threshold(lang) is not None:
-        min_score = min(min_score, lid_threshold(lang))     # it relaxes the threshold, never tightens it
+    relaxed = lid_threshold(lang) if per_language_thresholds and lang else None
+    if relaxed is not None:
+        min_score = min(min_score, relaxed)     # it relaxes the threshold, never tightens it
     min_score = shipped.get("min_lang_score", min_score)
     stop_words = shipped.get("stop_words", base["stop_words"])
     # A language names the default markers it does not take (`not_bullets`) rather than repeating the list.
