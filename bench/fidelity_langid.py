@@ -8,6 +8,11 @@ Documents are built from the gold-labelled sets in ../shared/data/eval/lid and .
   sentences     single sentences of the same sets (for the Cyrillic confusions of SPEC stage 3)
 None of these chose a threshold value (lid176.yaml's text says where its figures come from).
 
+It then compares `langid.sample_chars` (ten evenly spaced windows of whole words) with the whole text on every
+shared document longer than the sample: the extracted pages of ../shared/data/cc/warc, the CC text files, web-ru,
+the Wikipedia articles and 50,000-character pieces of the books: label changes, keep/drop changes at 0.65 and
+0.3, the score's spread, and fastText's time.
+
     python bench/fidelity_langid.py
 """
 
@@ -24,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from corpus.config import LangIdConfig  # noqa: E402
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path  # noqa: E402
 from corpus.rules.languages import confusable_groups, language_rules  # noqa: E402
 
@@ -107,6 +113,54 @@ def cyrillic_confusions(sentences: dict[str, list[str]], ident: LanguageIdentifi
         print(f"{gold}: " + ", ".join(f"{lang} {n}" for lang, n in labels.most_common(5)))
 
 
+def shared_long_texts() -> list[tuple[str, str]]:
+    """(set, text) of every shared document the pipeline would identify, as its reader gives it."""
+    import gzip
+
+    from corpus.document import Document
+    from corpus.sources import ReadContext, reader_for
+
+    docs = []
+    for path in sorted((DATA / "cc/warc").glob("*.warc.gz")):
+        with path.open("rb") as f:
+            docs += [("warc", i.text) for i in reader_for("warc")(f, ReadContext(source="w", path=str(path),
+                                                                                 rel=path.name))
+                     if isinstance(i, Document)]
+    for path in sorted((DATA / "cc/text").glob("*.jsonl*")):
+        with (gzip.open(path, "rt") if path.suffix == ".gz" else path.open()) as f:
+            docs += [("cc text", json.loads(line)["text"]) for line in f if line.strip()]
+    docs += [("web-ru", p.read_text(encoding="utf-8")) for p in sorted((DATA / "web-ru").glob("*.txt"))]
+    wiki = json.loads((DATA / "wikipedia/text/cyrillic-wiki-plaintext-10langs.json").read_text(encoding="utf-8"))
+    docs += [("wikipedia", article) for articles in wiki.values() for article in articles]
+    for path in sorted((DATA / "books").glob("*/*.txt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        docs += [("books", text[i:i + 50_000]) for i in range(0, len(text), 50_000)]
+    return docs
+
+
+def sampling(model: Path, sample_chars: int) -> None:
+    whole = LanguageIdentifier(model, groups=confusable_groups())
+    sampled = LanguageIdentifier(model, sample_chars=sample_chars, groups=confusable_groups())
+    long = [(kind, text) for kind, text in shared_long_texts() if len(" ".join(text.split())) > sample_chars]
+    print(f"\n== langid.sample_chars {sample_chars:,} against the whole text: {len(long)} shared documents longer "
+          f"({', '.join(f'{k} {n}' for k, n in Counter(k for k, _ in long).items())})")
+    predictions, seconds = {}, {}
+    for name, ident in (("whole", whole), ("sampled", sampled)):
+        started = time.perf_counter()
+        predictions[name] = [ident.predict(text) for _, text in long]
+        seconds[name] = time.perf_counter() - started
+    pairs = list(zip(predictions["whole"], predictions["sampled"]))
+    labels = sum(a.lang != b.lang for a, b in pairs)
+    labels_kept = sum(a.lang != b.lang and max(a.score, b.score) >= 0.3 for a, b in pairs)
+    flips = {t: sum((a.score >= t) != (b.score >= t) for a, b in pairs) for t in (0.65, 0.3)}
+    diffs = sorted(b.score - a.score for a, b in pairs)
+    print(f"label changes {labels} ({labels_kept} where either score reaches 0.3); keep/drop changes at 0.65: "
+          f"{flips[0.65]}, at 0.3: {flips[0.3]}; score change median {diffs[len(diffs) // 2]:+.4f}, "
+          f"5th/95th percentile {diffs[len(diffs) // 20]:+.4f}/{diffs[len(diffs) * 19 // 20]:+.4f}; "
+          f"fastText {seconds['whole'] / len(long) * 1e3:.2f} -> {seconds['sampled'] / len(long) * 1e3:.2f} ms "
+          "per document")
+
+
 def main() -> None:
     model = resolve_model_path(None)
     before = LanguageIdentifier(model)
@@ -122,6 +176,7 @@ def main() -> None:
              before, after)
     sentences = {**{g: s for g, s in wiki.items()}, "sr": tatoeba.get("sr", [])}
     cyrillic_confusions(sentences, after)
+    sampling(model, LangIdConfig().sample_chars)
     print(f"\n{time.perf_counter() - start:.1f} s")
 
 

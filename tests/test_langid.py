@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from corpus.config import LangIdConfig
+from corpus.document import Document
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path, sample_windows
+from corpus.rules.languages import confusable_groups
 from corpus.sources import ReadContext, reader_for
 
 
@@ -29,18 +32,42 @@ def test_a_foreign_preface_does_not_decide_a_long_book():
     assert identifier.predict(preface).lang == "en"
 
 
+DEFAULT_SAMPLE = LangIdConfig().sample_chars
+
+
 def test_sampled_and_whole_text_agree_on_shared_books(shared):
     whole = LanguageIdentifier(resolve_model_path(None))
-    sampled = LanguageIdentifier(resolve_model_path(None), sample_chars=100_000)
+    sampled = LanguageIdentifier(resolve_model_path(None), sample_chars=DEFAULT_SAMPLE)
     books = sorted((shared / "books").glob("*/*.txt"))
     assert books
     for path in books:
         with path.open("rb") as f:
             doc = next(iter(reader_for("books")(f, ReadContext(source="b", path=str(path), rel=path.name))))
-        assert len(doc.text) > 100_000
+        assert len(doc.text) > 40 * DEFAULT_SAMPLE
         a, b = whole.predict(doc.text), sampled.predict(doc.text)
         assert a.lang == b.lang == path.parent.name
         assert b.score == pytest.approx(a.score, abs=0.01)
+
+
+def test_sampled_and_whole_text_decide_alike_on_shared_web_pages(shared):
+    """Every page of the shared WARCs longer than the sample: the same keep/drop at the default threshold, and
+    the same language wherever the score reaches the lowest shipped threshold (0.3)."""
+    whole = LanguageIdentifier(resolve_model_path(None), groups=confusable_groups())
+    sampled = LanguageIdentifier(resolve_model_path(None), sample_chars=DEFAULT_SAMPLE, groups=confusable_groups())
+    threshold = LangIdConfig().min_lang_score
+    long_pages = 0
+    for path in sorted((shared / "cc/warc").glob("*.warc.gz")):
+        with path.open("rb") as f:
+            items = reader_for("warc")(f, ReadContext(source="w", path=str(path), rel=path.name))
+            for doc in (i for i in items if isinstance(i, Document)):
+                if len(" ".join(doc.text.split())) <= DEFAULT_SAMPLE:
+                    continue
+                long_pages += 1
+                a, b = whole.predict(doc.text), sampled.predict(doc.text)
+                assert (a.score >= threshold) == (b.score >= threshold), (path.name, doc.id, a, b)
+                if max(a.score, b.score) >= 0.3:
+                    assert a.lang == b.lang, (path.name, doc.id, a, b)
+    assert long_pages >= 50          # 67 of the shared pages are longer than the sample
 
 
 # ---------------------------------------------------------------- issue 15: groups and per-language thresholds
@@ -75,7 +102,6 @@ def _identifier(pairs, groups):
 
 
 def test_a_confusable_group_adds_up_and_keeps_the_top_label():
-    from corpus.rules.languages import confusable_groups
 
     split = [("hr", 0.44), ("sr", 0.24), ("sh", 0.21), ("bs", 0.05), ("sl", 0.03)]
     pred = _identifier(split, confusable_groups()).predict("tekst")
@@ -87,7 +113,6 @@ def test_a_confusable_group_adds_up_and_keeps_the_top_label():
 
 def test_the_shipped_groups_are_of_lid176_labels_and_leave_cyrillic_languages_apart():
     from corpus.config import LID176_CODES
-    from corpus.rules.languages import confusable_groups
 
     groups = confusable_groups()
     assert set(groups) <= LID176_CODES
@@ -96,7 +121,7 @@ def test_the_shipped_groups_are_of_lid176_labels_and_leave_cyrillic_languages_ap
 
 
 def test_croatian_text_split_across_its_group_is_kept_as_croatian():
-    from corpus.rules.languages import confusable_groups, language_rules
+    from corpus.rules.languages import language_rules
 
     model = resolve_model_path(None)
     grouped = LanguageIdentifier(model, groups=confusable_groups()).predict(CROATIAN)
@@ -140,7 +165,6 @@ def test_a_configured_language_threshold_beats_the_shipped_one():
 def test_correct_swahili_passes_its_threshold_and_not_the_default_one(options, kept):
     from corpus.config import config_from_dict
     from corpus.document import Document, Rejection
-    from corpus.rules.languages import confusable_groups
     from corpus.stages import DocumentRules
 
     config = config_from_dict({"sources": [{"name": "s", "kind": "jsonl", "paths": ["gs://b/d.jsonl"]}], "langid": options})

@@ -90,6 +90,14 @@ def test_undeclared_legacy_charsets_are_detected(encoding, text):
     assert decode_html(html.encode(encoding), None) == html
 
 
+def test_a_utf8_byte_order_mark_is_not_text_and_a_few_bad_bytes_become_replacement_characters():
+    html = "<html><body><p>Привет, мир</p></body></html>"
+    assert decode_html(b"\xef\xbb\xbf" + html.encode("utf-8"), None) == html
+    assert decode_html(b"\xef\xbb\xbf" + html.encode("utf-8"), "utf-8") == html
+    damaged = (html * 2000).encode("utf-8") + b"\xff"          # one bad byte in 100 KB: the label is trusted
+    assert decode_html(damaged, "utf-8") == html * 2000 + "\ufffd"
+
+
 def test_header_charset_wins_and_meta_is_next():
     html = "<html><head><meta charset=\"koi8-r\"></head><body>Привет, мир</body></html>"
     assert detect_charset(html.encode("koi8_r"), None) == ("koi8-r", "meta")
@@ -357,6 +365,8 @@ def test_script_and_style_blocks_and_comments_are_cut_before_extraction():
     assert drop_script_blocks(html) == "<p>one</p><p>two</p><scripting>kept</scripting>"
     unclosed = "<p>one</p><script>never closed <p>two</p>"
     assert drop_script_blocks(unclosed) == unclosed        # left for the parser, not scanned again and again
+    # Tag names are ASCII case-insensitive (HTML's rule): "ſcript" (long s) is no script tag.
+    assert drop_script_blocks("<p>a</p><ScRiPt>x</sCrIpT><ſcript>kept</ſcript>") == "<p>a</p><ſcript>kept</ſcript>"
 
 
 def test_a_lede_that_names_a_subscription_or_a_signed_law_is_not_a_notice():

@@ -19,6 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config, SourceConfig
 from corpus.dedup.contamination import ContaminationIndex
+from corpus.dedup.minhash import MINHASH_SEED, permutations
 from corpus.document import Document, Rejection
 from corpus.intermediate import DOCS_SCHEMA, KeySettings, document_keys, document_row, keys_schema
 from corpus.rules.content import parse_list
@@ -137,6 +138,7 @@ class PrepareUnit(beam.DoFn):
                                     flagged_words=read_list(cfg.content.flagged_words))
         self._contamination = contamination_index(cfg)
         self._budget = parse_budget(cfg.read.doc_timeout)
+        permutations(self._settings.num_perm, MINHASH_SEED)   # datasketch's import (0.5 s) at set-up, not in a unit
 
     def teardown(self):
         if self._budget is not None:
