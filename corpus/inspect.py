@@ -83,6 +83,17 @@ def language_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
              for lang, v in stats["languages"].items()])
 
 
+LANGID_DROPPED_LABEL = "language ID drops, by top language (min_lang_score: below its threshold)"
+
+
+def langid_dropped_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Documents and bytes the language-ID stage dropped, per reason and top language, most first (outputs of
+    versions before `langid_dropped` give no rows)."""
+    return (["reason", "language", "docs", "bytes"],
+            [[reason, lang, c["docs"], c["bytes"]] for reason, langs in (stats.get("langid_dropped") or {}).items()
+             for lang, c in sorted(langs.items(), key=lambda kv: (-kv[1]["docs"], kv[0]))])
+
+
 def dedup_table(stats: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     d, near = stats["dedup"], stats["dedup"].get("near", {})
     return (["exact removed", "near removed", "decontaminated", "clusters", "largest cluster", "candidate pairs",
@@ -160,11 +171,10 @@ def render_stats(stats: dict[str, Any]) -> str:
             out.append(f"== {title}")
             out.append(_table(["source", column, "records"], _per_source_counts(stats[key])))
             out.append("")
-    dropped = [[reason, lang, c["docs"]] for reason, langs in (stats.get("langid_dropped") or {}).items()
-               for lang, c in sorted(langs.items(), key=lambda kv: (-kv[1]["docs"], kv[0]))]
+    headers, dropped = langid_dropped_table(stats)
     if dropped:
-        out.append("== language ID drops, by top language (min_lang_score: below its threshold)")
-        out.append(_table(["reason", "language", "docs"], dropped))
+        out.append(f"== {LANGID_DROPPED_LABEL}")
+        out.append(_table(headers, dropped))
         out.append("")
     d = stats["dedup"]
     out.append(f"== dedup ({DEDUP_LABEL})")

@@ -7,9 +7,10 @@ import html
 from pathlib import Path
 from typing import Any
 
-from corpus.inspect import (DEDUP_LABEL, FERTILITY_LABEL, WRITTEN_LABEL, format_cell, dedup_table, fertility_table,
-                            funnel_table, language_table, load_stats, reject_reasons, rejection_rule, removal_table,
-                            select_rows, source_table, tokenizer_summary)
+from corpus.inspect import (DEDUP_LABEL, FERTILITY_LABEL, LANGID_DROPPED_LABEL, WRITTEN_LABEL, dedup_table,
+                            fertility_table, format_cell, funnel_table, langid_dropped_table, language_table,
+                            load_stats, reject_reasons, rejection_rule, removal_table, select_rows, source_table,
+                            tokenizer_summary)
 from corpus.stats import LENGTH_BINS
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
@@ -130,6 +131,10 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
     out.append(bar_chart("Output tokens per language (written, after the mix)", list(langs),
                          {"tokens": [v.get("tokens") or 0 for v in langs.values()]}))
     out.append(table(*language_table(stats)))
+    headers, dropped = langid_dropped_table(stats)
+    if dropped:
+        out.append(f"<h3>{_e(LANGID_DROPPED_LABEL[0].upper() + LANGID_DROPPED_LABEL[1:])}</h3>")
+        out.append(table(headers, dropped))
 
     d = stats["dedup"]
     out.append(f"<h2>Duplicates</h2><p class='note'>{_e(DEDUP_LABEL)}.</p>")

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 import pyarrow.parquet as pq
 
 from corpus.cli import main
+from corpus.inspect import load_stats
 
 
 def test_stats_tables_carry_the_numbers_of_stats_json(all_kinds_out, capsys):
@@ -133,3 +134,14 @@ def test_report_shows_warnings_at_the_top_and_labels_tokens(sample_out, tmp_path
     assert "<th>tokens before mix</th>" in tokenizer
     languages = page[page.index("<h2>Languages</h2>"):page.index("<h2>Duplicates</h2>")]
     assert "after the mix" in languages and "<th>tokens written</th>" in languages
+
+
+def test_report_shows_language_id_drops_by_language(sample_out):
+    from corpus.report import render_report
+
+    page = render_report(sample_out)
+    languages = page[page.index("<h2>Languages</h2>"):page.index("<h2>Duplicates</h2>")]
+    drops = languages[languages.index("<h3>Language ID drops"):]
+    # The bundled sample's one Spanish article, in sources that take en and ru.
+    es_bytes = load_stats(sample_out)["langid_dropped"]["language_not_allowed"]["es"]["bytes"]
+    assert f"<tr><td>language_not_allowed</td><td>es</td><td>1</td><td>{es_bytes:,}</td></tr>" in drops
