@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 from typing import BinaryIO, Iterator
+
+import yaml
 
 from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, Damaged, ReadContext, looks_binary, make_document,
@@ -74,61 +77,10 @@ def strip_site_notices(text: str) -> str:
 
 # ---------------------------------------------------------------- the body only: front and back matter
 # Issue 15 §4: tables of contents, annotations, publishers' imprints and illustration markers are not the book.
-# The words that name them, per language. A book's language is not known when it is read (stage 3 decides), so
-# every language's words are looked for in every book. Ordinals inflect (ru, de, fr), so they are given as stems.
-BOOK_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "en": {
-        "contents": ("contents", "table of contents", "list of chapters", "list of illustrations"),
-        "annotation": ("annotation",),
-        "divisions": ("chapter", "book", "part", "volume", "section", "canto", "stave", "act", "scene"),
-        "named_parts": ("prologue", "epilogue", "preface", "foreword", "introduction", "afterword", "conclusion",
-                        "appendix", "notes", "footnotes", "endnotes", "postscript"),
-        "ordinal_stems": ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                          "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-                          "nineteen", "twenty", "thirty", "first", "second", "third", "fifth", "eighth", "ninth",
-                          "twelfth", "last", "final"),
-        "page_headers": ("page", "pages"),
-        "illustrations": ("illustration", "frontispiece"),
-        "imprint": (r"\bisbn\b", r"\ball rights reserved\b", r"^(?:©|\(c\)\s|copyright\b)", r"^printed in\b"),
-    },
-    "ru": {
-        "contents": ("содержание", "оглавление"),
-        "annotation": ("аннотация",),
-        "divisions": ("глава", "часть", "книга", "том", "раздел", "действие", "явление", "песнь"),
-        "named_parts": ("пролог", "эпилог", "предисловие", "послесловие", "введение", "заключение", "примечания",
-                        "приложение", "комментарии", "от автора", "от издателя", "от редакции"),
-        "ordinal_stems": ("перв", "втор", "трет", "четверт", "четвёрт", "пят", "шест", "седьм", "восьм", "девят",
-                          "десят", "одиннадцат", "двенадцат", "тринадцат", "четырнадцат", "пятнадцат",
-                          "шестнадцат", "семнадцат", "восемнадцат", "девятнадцат", "двадцат", "тридцат",
-                          "последн", "заключительн"),
-        "page_headers": ("стр", "страница"),
-        "illustrations": ("иллюстрация", "рисунок"),
-        "imprint": (r"\bisbn\b", r"все права защищены", r"^(?:©|\(c\)\s)",
-                    r"^(?:©\s*)?(?:(?:ооо|зао|оао|ао)\s+)?«?издательство\b", r"^(?:удк|ббк)\b", r"^серия\s+«"),
-    },
-    "de": {
-        "contents": ("inhalt", "inhaltsverzeichnis"),
-        "annotation": ("klappentext",),
-        "divisions": ("kapitel", "buch", "teil", "band", "abschnitt", "akt", "aufzug", "szene"),
-        "named_parts": ("vorwort", "nachwort", "einleitung", "prolog", "epilog", "anmerkungen", "anhang"),
-        "ordinal_stems": ("erst", "zweit", "dritt", "viert", "fünft", "sechst", "siebt", "siebent", "acht",
-                          "neunt", "zehnt", "elft", "zwölft", "letzt"),
-        "page_headers": ("seite",),
-        "illustrations": ("abbildung",),
-        "imprint": (r"\bisbn\b", r"alle rechte vorbehalten"),
-    },
-    "fr": {
-        "contents": ("table des matières", "table", "sommaire"),
-        "annotation": ("quatrième de couverture",),
-        "divisions": ("chapitre", "livre", "partie", "tome", "acte", "scène"),
-        "named_parts": ("préface", "avant-propos", "prologue", "épilogue", "postface", "appendice"),
-        "ordinal_stems": ("premi", "deuxi", "second", "troisi", "quatri", "cinqui", "sixi", "septi", "huiti",
-                          "neuvi", "dixi", "derni"),
-        "page_headers": ("page", "pages"),
-        "illustrations": ("gravure",),
-        "imprint": (r"\bisbn\b", r"tous droits réservés"),
-    },
-}
+# The words that name them, per language, are data: book_words.yaml (every language's words are looked for in
+# every book, since stage 3 decides a book's language only after it is read).
+BOOK_WORDS: dict[str, dict[str, list[str]]] = yaml.safe_load(
+    Path(__file__).with_name("book_words.yaml").read_text(encoding="utf-8"))
 
 
 def _words(kind: str) -> set[str]:

@@ -17,6 +17,9 @@ import codecs
 import re
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -227,16 +230,10 @@ _RESILIPARSE_OPTIONS = dict(main_content=True, comments=False, post_meta=False, 
 # characters. What is not (menus, bylines, dates, tag lists, "Read more") is trimmed at the edges of the text.
 _SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "»", ")", "]", "。", "！", "？", "」", "』")
 _EDGE_LINES = 6            # at most this many lines are trimmed at each end: deeper in, a short line is a subheading
-# Site notices that sit at an article's ends although they are sentences (cookie banners, newsletter and
-# subscription pitches, rights lines), by the phrases they are made of in the languages we ship: a phrase, not a
-# word, so that a lede about a law being signed or a subscription plan stays.
-EDGE_NOTICE_PHRASES = (
-    r"(?:use|uses|using) (?:of )?cookies", r"cookie (?:policy|settings|preferences)", r"(?:accept|receive) (?:all )?cookies",
-    r"subscribe (?:to|now|today)", r"sign up (?:for|to|now|today)", r"our newsletters?", r"your inbox",
-    r"follow us", r"all rights reserved", r"copyright\s*(?:©|@|\(c\)|\d{4})", r"may contain affiliate",
-    r"используем (?:файлы )?cookie", r"использует (?:файлы )?cookie", r"подпишитесь", r"подписывайтесь",
-    r"подписаться на", r"нашу рассылку", r"все права защищены",
-)
+# Site notices that sit at an article's ends although they are sentences (cookie banners, newsletter pitches,
+# rights lines), as phrases per language: data in edge_notices.yaml, every language's on every page.
+EDGE_NOTICE_PHRASES: tuple[str, ...] = tuple(phrase for phrases in yaml.safe_load(
+    Path(__file__).with_name("edge_notices.yaml").read_text(encoding="utf-8")).values() for phrase in phrases)
 _EDGE_NOTICE = re.compile(r"©|\b(?:" + "|".join(EDGE_NOTICE_PHRASES) + r")(?!\w)", re.IGNORECASE)
 _NOTICE_MAX_WORDS = 80     # a longer line is an article's paragraph, whatever phrase it holds
 # Below this many lines of running text, resiliparse's result is poor (its heuristics found no article block):
