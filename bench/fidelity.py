@@ -6,7 +6,8 @@
                         the Scrapinghub article-extraction pages, pages/s per core alone, in stages 1-6 and (with
                         --run) in a whole `corpus run`
 2. language ID          bench/fidelity_langid.py: correctly identified documents the threshold drops, wrongly
-                        identified ones it admits, before and after confusable groups and per-language thresholds
+                        identified ones it admits, before and after confusable groups and per-language thresholds;
+                        `langid.sample_chars` against the whole text on every longer shared document
 3. Wikipedia cleaning   bench/fidelity_wiki.py: articles with markup residue, per language
 4. books                bench/fidelity_books.py: contents lists, annotations and markers removed; the body's first
                         and last 300 characters against the source
