@@ -8,8 +8,8 @@ pages and F1 is their harmonic mean. Compares the reader's extractor (`corpus.so
 with trafilatura's default settings and resiliparse's main-content mode on the same decoded HTML, and prints
 pages/s on one core (extraction only; decoding is shared).
 
-`--run COPIES [--only EXTRACTOR]` runs the whole `corpus run` (every stage, tokenizer training included, DirectRunner on all cores) on
-COPIES variants of the 94 pages, each variant's paragraphs word-shuffled by its own seed (the same markup and
+`--run COPIES [--only EXTRACTOR]` runs the whole `corpus run` (every stage, tokenizer training included,
+DirectRunner on all cores) on COPIES variants of the 94 pages, each variant's paragraphs word-shuffled by its own seed (the same markup and
 lengths to extract, text that no dedup stage removes), for each extractor: pages per CPU-second of the whole
 process tree, which is pages/s per core used, with wall time and peak RSS.
 
@@ -192,7 +192,9 @@ if __name__ == "__main__":
                     http = parse_http_response(rec.body)
                     pages[rec.headers["warc-record-id"].strip("<>").rsplit(":", 1)[-1]] = decode_html(
                         http.body, http.charset)
-        only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+        only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv[:-1] else None
+        if only not in (None, "hybrid", "trafilatura"):
+            raise SystemExit(f"--only: hybrid or trafilatura, not {only}")
         for extractor in ("hybrid", "trafilatura"):
             if only in (None, extractor):
                 whole_run(pages, copies, extractor)

