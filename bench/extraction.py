@@ -1,6 +1,6 @@
 """Main-text extraction quality and speed on the Scrapinghub article-extraction benchmark pages.
 
-Usage: python bench/extraction.py [../shared/data] [--pipeline]
+Usage: python bench/extraction.py [../shared/data] [--pipeline] [--run COPIES [--only EXTRACTOR]]
 
 The benchmark's own metric: tokens are `\\w+` runs; each text is a multiset of 4-token shingles; per page the true
 positives, false positives and false negatives are normalised to sum to 1; precision and recall are averaged over
@@ -50,18 +50,10 @@ def score(predictions: dict[str, str], truth: dict[str, str]) -> tuple[float, fl
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def main() -> None:
-    data = Path(next((a for a in sys.argv[1:] if not a.startswith("--") and not a.isdigit()),
-                     Path(__file__).resolve().parents[2] / "shared" / "data"))
+def main(data: Path) -> None:
     truth = {k: v["articleBody"] for k, v in json.loads(
         (data / "eval/extraction/scrapinghub-aeb/ground-truth-part1.json").read_text(encoding="utf-8")).items()}
-    pages: dict[str, str] = {}
-    with gzip.open(data / "cc/warc/aeb-news-part1-94pages.warc.gz") as f:
-        for rec in iter_warc_records(f):
-            if isinstance(rec, WarcRecord) and rec.type == "response":
-                http = parse_http_response(rec.body)
-                page_id = rec.headers["warc-record-id"].strip("<>").rsplit(":", 1)[-1]
-                pages[page_id] = decode_html(http.body, http.charset)
+    pages = benchmark_pages(data)
     import trafilatura
     from resiliparse.extract.html2text import extract_plain_text
 
@@ -180,27 +172,34 @@ def whole_run(pages: dict[str, str], copies: int, extractor: str) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def benchmark_pages(data: Path) -> dict[str, str]:
+    """The benchmark's pages, decoded: record id -> HTML."""
+    pages = {}
+    with gzip.open(data / "cc/warc/aeb-news-part1-94pages.warc.gz") as f:
+        for rec in iter_warc_records(f):
+            if isinstance(rec, WarcRecord) and rec.type == "response":
+                http = parse_http_response(rec.body)
+                pages[rec.headers["warc-record-id"].strip("<>").rsplit(":", 1)[-1]] = decode_html(
+                    http.body, http.charset)
+    return pages
+
+
 if __name__ == "__main__":
-    main()
-    if "--run" in sys.argv:
-        copies = int(sys.argv[sys.argv.index("--run") + 1])
-        data = Path(__file__).resolve().parents[2] / "shared" / "data"
-        pages = {}
-        with gzip.open(data / "cc/warc/aeb-news-part1-94pages.warc.gz") as f:
-            for rec in iter_warc_records(f):
-                if isinstance(rec, WarcRecord) and rec.type == "response":
-                    http = parse_http_response(rec.body)
-                    pages[rec.headers["warc-record-id"].strip("<>").rsplit(":", 1)[-1]] = decode_html(
-                        http.body, http.charset)
-        only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv[:-1] else None
-        if only not in (None, "hybrid", "trafilatura"):
-            raise SystemExit(f"--only: hybrid or trafilatura, not {only}")
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--pipeline", action="store_true", help="time stages 1-6 for each extractor")
+    parser.add_argument("--run", type=int, metavar="COPIES", help="a whole `corpus run` on COPIES variants")
+    parser.add_argument("--only", choices=("hybrid", "trafilatura"), help="the whole run for this extractor only")
+    args = parser.parse_args()
+    main(args.data)
+    if args.run:
         for extractor in ("hybrid", "trafilatura"):
-            if only in (None, extractor):
-                whole_run(pages, copies, extractor)
-    if "--pipeline" in sys.argv:
-        data = Path(next((a for a in sys.argv[1:] if not a.startswith("--") and not a.isdigit()),
-                         Path(__file__).resolve().parents[2] / "shared" / "data"))
+            if args.only in (None, extractor):
+                whole_run(benchmark_pages(args.data), args.run, extractor)
+    if args.pipeline:
         for extractor in ("hybrid", "trafilatura", "resiliparse"):
-            pages, rate = pipeline_pages_per_cpu_second(data / "cc/warc/aeb-news-part1-94pages.warc.gz", extractor)
+            pages, rate = pipeline_pages_per_cpu_second(args.data / "cc/warc/aeb-news-part1-94pages.warc.gz",
+                                                        extractor)
             print(f"inside the pipeline (stages 1-6), {extractor:12s} {pages} pages  {rate:6.1f} pages per CPU-second")
