@@ -404,3 +404,6 @@ def test_edge_notice_phrases_are_strings_and_match_as_phrases():
     body = ["The council met on Tuesday to discuss the new budget for the city's schools and roads."] * 3
     assert trim_edges(body + ["We use cookies to improve your experience on our site, as described here."]) == body
     assert trim_edges(body + ["Мы используем файлы cookie, чтобы сайт работал лучше для всех наших читателей."]) == body
+    reprint = ("This copy is for your personal, non-commercial use only. Distribution and use of this material are "
+               "governed by our Subscriber Agreement and by copyright law.")
+    assert trim_edges([reprint] + body) == body
