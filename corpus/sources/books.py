@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 from typing import BinaryIO, Iterator
-
-import yaml
 
 from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, Damaged, ReadContext, looks_binary, make_document,
@@ -22,6 +19,7 @@ from corpus.sources.base import (DECOMPRESSION_ERRORS, Damaged, ReadContext, loo
 from corpus.sources.budget import DocumentTimeout, describe
 from corpus.sources.encoding import decode_text_file, utf16_without_bom
 from corpus.sources.fb2 import read_fb2
+from corpus.sources.languages import reader_data
 
 _PG_START = re.compile(r"^\s*\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG.*$", re.I | re.M)
 _PG_END = re.compile(r"^\s*(?:\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG|End of (?:the )?Project Gutenberg)"
@@ -77,10 +75,9 @@ def strip_site_notices(text: str) -> str:
 
 # ---------------------------------------------------------------- the body only: front and back matter
 # Issue 15 §4: tables of contents, annotations, publishers' imprints and illustration markers are not the book.
-# The words that name them, per language, are data: book_words.yaml (every language's words are looked for in
+# The words that name them, per language, are data: languages/book_words.yaml (every language's words are looked for in
 # every book, since stage 3 decides a book's language only after it is read).
-BOOK_WORDS: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    Path(__file__).with_name("book_words.yaml").read_text(encoding="utf-8"))
+BOOK_WORDS: dict[str, dict[str, list[str]]] = reader_data("book_words")
 
 
 def _words(kind: str) -> set[str]:

@@ -17,9 +17,8 @@ import codecs
 import re
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
+from corpus.sources.languages import reader_data
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
@@ -232,9 +231,9 @@ _RESILIPARSE_OPTIONS = dict(main_content=True, comments=False, post_meta=False, 
 _SENTENCE_END = (".", "!", "?", "…", ":", ";", '"', "”", "»", ")", "]", "。", "！", "？", "」", "』")
 _EDGE_LINES = 6            # at most this many lines are trimmed at each end: deeper in, a short line is a subheading
 # Site notices that sit at an article's ends although they are sentences (cookie banners, newsletter pitches,
-# rights lines), as phrases per language: data in edge_notices.yaml, every language's on every page.
-EDGE_NOTICE_PHRASES: tuple[str, ...] = tuple(phrase for phrases in yaml.safe_load(
-    Path(__file__).with_name("edge_notices.yaml").read_text(encoding="utf-8")).values() for phrase in phrases)
+# rights lines), as phrases per language: data in languages/edge_notices.yaml, every language's on every page.
+EDGE_NOTICE_PHRASES: tuple[str, ...] = tuple(phrase for phrases in reader_data("edge_notices").values()
+                                             for phrase in phrases)
 _EDGE_NOTICE = re.compile(r"©|\b(?:" + "|".join(EDGE_NOTICE_PHRASES) + r")(?!\w)", re.IGNORECASE)
 _NOTICE_MAX_WORDS = 80     # a longer line is an article's paragraph, whatever phrase it holds
 # Below this many lines of running text, resiliparse's result is poor (its heuristics found no article block):

@@ -29,21 +29,19 @@ import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 import xml.etree.ElementTree as ET
 from typing import BinaryIO, Callable, Iterator
 from urllib.parse import quote
 
-import yaml
 
 from corpus.document import Document, Rejection
 from corpus.sources.base import (DECOMPRESSION_ERRORS, ReadContext, SalvagingDecompressor, Skipped, compression,
                                  find_boundary, find_member, make_document, open_salvaging, raw_offset)
 from corpus.sources.budget import DocumentTimeout, describe
+from corpus.sources.languages import reader_data
 
 # Per-language names (files, categories, disambiguation templates, appendix sections) as data, loaded once.
-_NAMES: dict[str, dict[str, list[str]]] = yaml.safe_load(
-    Path(__file__).with_name("wikipedia_names.yaml").read_text(encoding="utf-8"))
+_NAMES: dict[str, dict[str, list[str]]] = reader_data("wikipedia_names")
 
 
 def _name_key(name: str) -> str:
