@@ -496,8 +496,21 @@ def load_config(path: str | os.PathLike, check_paths: bool = True) -> Config:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise _yaml_error(path, exc) from exc
     return config_from_dict(data or {}, base_dir=str(path.parent), check_paths=check_paths)
+
+
+def _yaml_error(path: Path, exc: yaml.YAMLError) -> ConfigError:
+    """One line naming the file, line and column: PyYAML's own message spans lines and names "<unicode string>"
+    (it was given the text, not the file). Where it says what was open (a `{` at stream end), that is named too."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or problem is None:      # a reader error (a control character): its first line says it
+        return ConfigError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}")
+    message = f"{path} line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    context, where = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and where is not None and where.line != mark.line:
+        message += f" ({context} at line {where.line + 1}, column {where.column + 1})"
+    return ConfigError(message)
 
 
 def sample_config_path() -> Path:

@@ -176,3 +176,16 @@ def test_a_bare_no_in_yaml_is_told_to_be_quoted():
                           "languages: {no: {min_lang_score: 0.3}}\n")
     with pytest.raises(ConfigError, match=r'languages\.False: .*YAML boolean.*"no" for Norwegian'):
         config_from_dict(data)
+
+
+@pytest.mark.parametrize("text, where", [
+    ("seed: 0\nmix:\n  max_epochs: 2\nread: x: y\n", "line 4, column 8: mapping values are not allowed here"),
+    # The `{` left open is named with where the file ended.
+    ("mix:\n  weights: {web: 1\n", "line 3, column 1: expected ',' or '}', but got '<stream end>' (while parsing "
+                                      "a flow mapping at line 2, column 12)")])
+def test_broken_yaml_is_one_line_naming_the_file_line_and_column(tmp_path, capsys, text, where):
+    cfg = tmp_path / "x.yaml"
+    cfg.write_text(text)
+    assert main(["run", "--config", str(cfg), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"corpus: config error: {cfg} {where}\n"
+    assert not (tmp_path / "out").exists()
