@@ -253,16 +253,16 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from corpus.inspect import UnknownReason, render_row, select_rows
+    from corpus.inspect import UnknownValue, render_row, select_rows
 
     try:
         rows = select_rows(args.out, source=args.source, lang=args.lang, reason=args.rejects, n=args.n,
                            seed=args.seed)
-    except UnknownReason as exc:
+    except UnknownValue as exc:      # a reason, source or language the run does not have
         print(f"corpus: {exc}", file=sys.stderr)
         return 2
     if not rows:
-        print("no matching documents", file=sys.stderr)
+        print("corpus: no matching documents", file=sys.stderr)
         return 1
     for row in rows:
         print(render_row(row))

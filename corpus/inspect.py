@@ -28,13 +28,15 @@ def load_run_config(out_dir: str | Path) -> dict[str, Any] | None:
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [headers] + [[format_cell(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    def line(r):  # numbers right-aligned, text left-aligned
-        return "  ".join(c.rjust(w) if i and _is_num(c) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+    def line(r):  # numbers right-aligned, text left-aligned; no padding after the last column
+        return "  ".join(c.rjust(w) if i and _is_num(c) else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
 
 
 def _is_num(s: str) -> bool:
-    return s.replace(",", "").replace(".", "").replace("-", "").replace("%", "").isdigit()
+    # A signed change (`+5`, `-13`) is a number too: both signs align the same.
+    return s.lstrip("+-").replace(",", "").replace(".", "").removesuffix("%").isdigit()
 
 
 def format_cell(v: Any) -> str:
@@ -47,6 +49,12 @@ def format_cell(v: Any) -> str:
     return str(v)
 
 
+def format_length(v: float | None) -> str | None:
+    """A mean or median length as a person reads it: 1,186.7 and 149 (not 1186.710 and 149.000); None stays None
+    (printed `-`)."""
+    return None if v is None else f"{v:,.1f}".removesuffix(".0")
+
+
 def format_value(v: float) -> str:
     """A measured signal or threshold as a person reads it: a whole number as one (1390, 100000, never 1.39e+03),
     anything else to 4 significant digits (0.3071, 4.53)."""
@@ -57,16 +65,18 @@ def format_value(v: float) -> str:
 
 def _token_lengths(entry: dict[str, Any]) -> list[Any]:
     tokens = (entry.get("length") or {}).get("tokens", {})
-    return [tokens.get("mean"), tokens.get("median")]
+    return [format_length(tokens.get("mean")), format_length(tokens.get("median"))]
+
+
+def stage_notes(row: dict[str, Any]) -> list[str]:
+    """A funnel row's drops by reason, most first (`min_words 3`), then the rows it added (`+parts 2`)."""
+    dropped = sorted(row["dropped"].items(), key=lambda kv: (-kv[1], kv[0]))
+    return [f"{k} {v:,}" for k, v in dropped] + [f"+{k} {v:,}" for k, v in sorted(row.get("added", {}).items())]
 
 
 def funnel_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    table = []
-    for r in rows:
-        top = ", ".join(f"{k} {v:,}" for k, v in sorted(r["dropped"].items(), key=lambda kv: (-kv[1], kv[0])))
-        added = ", ".join(f"+{k} {v:,}" for k, v in sorted(r.get("added", {}).items()))
-        table.append([r["stage"], r["docs_in"], r["docs_out"], sum(r["dropped"].values()), r["bytes_in"],
-                      r["bytes_out"], ", ".join(x for x in (top, added) if x) or "-"])
+    table = [[r["stage"], r["docs_in"], r["docs_out"], sum(r["dropped"].values()), r["bytes_in"], r["bytes_out"],
+              ", ".join(stage_notes(r)) or "-"] for r in rows]
     return ["stage", "docs in", "docs out", "dropped", "bytes in", "bytes out", "drop reasons (+ rows added)"], table
 
 
@@ -146,6 +156,34 @@ def rejection_rule(row: dict[str, Any]) -> str:
     return rule
 
 
+TERMINAL_WIDTH = 80
+
+
+def _wrap_items(items: list[str], indent: str, width: int = TERMINAL_WIDTH) -> list[str]:
+    """`items` joined by commas on lines of at most `width` characters (unless one item is longer), never broken
+    inside an item (`min_words 3` stays on one line)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 2 + len(item) <= width:
+            lines[-1] += ", " + item
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(indent + item)
+    return lines
+
+
+def funnel_text(rows: list[dict[str, Any]]) -> str:
+    """The funnel's numbers as a table, each stage's drop reasons listed under its row: as a last column they
+    padded every row to the longest list (~200 characters), past a terminal's width."""
+    headers, table = funnel_table(rows)
+    lines = _table(headers[:-1], [r[:-1] for r in table]).splitlines()
+    out = lines[:2]
+    for line, row in zip(lines[2:], rows):
+        out += [line, *_wrap_items(stage_notes(row), indent="    ")]
+    return "\n".join(out)
+
+
 def _per_source_counts(table: dict[str, dict[str, int]]) -> list[list[Any]]:
     """[source, kind, count] rows, each source's kinds most frequent first."""
     return [[s, k, n] for s, kinds in table.items() for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -154,8 +192,8 @@ def _per_source_counts(table: dict[str, dict[str, int]]) -> list[list[Any]]:
 def render_stats(stats: dict[str, Any]) -> str:
     out: list[str] = []
     for source, rows in stats["funnel"].items():
-        out.append(f"== funnel: {source}")
-        out.append(_table(*funnel_table(rows)))
+        out.append(f"== funnel: {source} (drops by reason and +rows added, under each stage)")
+        out.append(funnel_text(rows))
         out.append("")
     out.append(f"== sources ({WRITTEN_LABEL}; share of output tokens, target vs achieved)")
     out.append(_table(*source_table(stats)))
@@ -212,22 +250,47 @@ def iter_rows(out_dir: str | Path, kind: str = "shards") -> Iterator[dict[str, A
             yield from batch.to_pylist()
 
 
-class UnknownReason(LookupError):
+class UnknownValue(LookupError):
+    """`show` names a reason, source or language the run does not have; the message lists those it has."""
+
+
+class UnknownReason(UnknownValue):
     """`--rejects REASON` names a reason with no rows in rejects/; the message lists those there are."""
+
+
+def _column_values(out_dir: str | Path, kind: str, column: str) -> set[str]:
+    """The values of one column in OUT/<kind>/*.parquet, nulls left out (outputs without the column give none)."""
+    values: set[str] = set()
+    for path in sorted((Path(out_dir) / kind).glob("*.parquet")):
+        if column in pq.read_schema(path).names:
+            values.update(pq.read_table(path, columns=[column]).column(column).unique().to_pylist())
+    return values - {None}
 
 
 def reject_reasons(out_dir: str | Path) -> list[str]:
     """The drop reasons that have rows in OUT/rejects, sorted."""
-    reasons: set[str] = set()
-    for path in sorted((Path(out_dir) / "rejects").glob("*.parquet")):
-        reasons.update(pq.read_table(path, columns=["reason"]).column("reason").unique().to_pylist())
-    return sorted(reasons)
+    return sorted(_column_values(out_dir, "rejects", "reason"))
+
+
+def _require_known(out_dir: str | Path, what: str, value: str | None, known: set[str]) -> None:
+    if value is not None and value not in known:
+        raise UnknownValue(f"no {what} {value!r} in {out_dir}; {what}s: {', '.join(sorted(known)) or 'none'}")
+
+
+def _require_in_run(out_dir: str | Path, source: str | None, lang: str | None) -> None:
+    """Nothing matched: a source or language the run does not have at all is named as the mistake (a known
+    source with no rows here, say one without rejects, is not one). Languages: those of kept or rejected rows."""
+    _require_known(out_dir, "source", source, set(load_stats(out_dir)["funnel"]))
+    if lang is not None:
+        _require_known(out_dir, "language", lang,
+                       _column_values(out_dir, "shards", "lang") | _column_values(out_dir, "rejects", "lang"))
 
 
 def select_rows(out_dir: str | Path, source: str | None = None, lang: str | None = None,
                 reason: str | None = None, n: int = 5, seed: int = 0) -> list[dict[str, Any]]:
     """A reproducible sample of n documents (or rejects, when `reason` is given; `reason='all'` for any). Repeats
-    the mix wrote for later epochs (`ID@2`, ...) are the same text as `ID`: each document is sampled once."""
+    the mix wrote for later epochs (`ID@2`, ...) are the same text as `ID`: each document is sampled once. A reason,
+    source or language the run does not have raises UnknownValue, which lists those it has."""
     if reason not in (None, "all"):
         known = reject_reasons(out_dir)
         if reason not in known:
@@ -238,6 +301,8 @@ def select_rows(out_dir: str | Path, source: str | None = None, lang: str | None
     rows = [r for r in iter_rows(out_dir, kind)
             if (source is None or r["source"] == source) and (lang is None or r.get("lang") == lang)
             and (reason in (None, "all") or r["reason"] == reason) and (kind == "rejects" or not is_repeat(r["id"]))]
+    if not rows:
+        _require_in_run(out_dir, source, lang)
     rng = random.Random(seed)
     return rows if len(rows) <= n else sorted(rng.sample(rows, n), key=lambda r: r["id"])
 
@@ -278,15 +343,13 @@ def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-_ABSENT = object()
-
-
 def diff_config(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    """The config keys whose values differ; a key one run lacks has no `a` (or `b`) entry."""
+    """The config keys whose values differ; a key one run lacks has no `a` (or `b`) entry. A key null in one run
+    and absent in the other is no difference: neither run set it (a language override writes all its keys)."""
     flat_a, flat_b = flatten_config(a), flatten_config(b)
     changed = []
     for key in sorted(set(flat_a) | set(flat_b)):
-        if flat_a.get(key, _ABSENT) != flat_b.get(key, _ABSENT):
+        if flat_a.get(key) != flat_b.get(key):
             entry: dict[str, Any] = {"key": key}
             entry.update({side: flat[key] for side, flat in (("a", flat_a), ("b", flat_b)) if key in flat})
             changed.append(entry)
@@ -330,7 +393,11 @@ def diff_stats(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def _config_value(entry: dict[str, Any], side: str) -> str:
-    return json.dumps(entry[side], ensure_ascii=False) if side in entry else "(absent)"
+    if side not in entry:
+        return "(absent)"
+    value = entry[side]
+    # A number field keeps the `min_words: 200` a config wrote as 200.0: shown as written.
+    return json.dumps(int(value) if isinstance(value, float) and value.is_integer() else value, ensure_ascii=False)
 
 
 def render_diff(diff: dict[str, Any], name_a: str, name_b: str) -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from corpus.cli import main
-from corpus.inspect import format_value, load_stats, render_row, render_stats, select_rows
+from corpus.inspect import (format_length, format_value, load_stats, render_diff, render_row, render_stats,
+                            select_rows)
 from corpus.stats import build_dedup, shard_statistics
 
 
@@ -171,3 +172,112 @@ def test_the_data_card_names_the_language_id_groups_and_relaxed_thresholds(sampl
     line = next(x for x in card.splitlines() if x.startswith("Language ID:"))
     assert "bs/hr/sh/sr" in line and "ms/id" not in line and "id/ms" in line     # from lid176.yaml, sorted
     assert "0.3 (or lower, as configured) for the 111 languages" in line
+
+
+# Issue 23, point 6: output a person reads at a terminal.
+
+def _stats(funnel=None, sources=None) -> dict:
+    """The least stats.json `render_stats` prints."""
+    return {"funnel": funnel or {}, "sources": sources or {}, "languages": {},
+            "dedup": {"exact_removed": 0, "near_removed": 0, "clusters": 0, "largest_cluster": 0},
+            "conservation": {"ok": True}}
+
+
+def _section(printed: str, title: str) -> list[str]:
+    lines = printed.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith(title))
+    return lines[start:lines.index("", start)]
+
+
+def test_stats_lists_a_stages_drop_reasons_under_its_row_within_80_columns():
+    quality = {"max_ellipsis_line_fraction": 20, "max_hash_word_ratio": 20, "min_words": 40,
+               "max_mean_word_length": 5, "max_symbol_word_ratio": 5}
+    funnel = {"web": [
+        {"stage": "read", "docs_in": 1200, "docs_out": 1190, "bytes_in": 900000, "bytes_out": 890000,
+         "dropped": {"truncated_record": 10}},
+        {"stage": "quality", "docs_in": 1190, "docs_out": 1100, "bytes_in": 890000, "bytes_out": 800000,
+         "dropped": quality},
+        {"stage": "mix", "docs_in": 1100, "docs_out": 1400, "bytes_in": 800000, "bytes_out": 1000000,
+         "dropped": {}, "added": {"repeats": 300}}]}
+    assert _section(render_stats(_stats(funnel)), "== funnel: web") == [
+        "== funnel: web (drops by reason and +rows added, under each stage)",
+        "stage    docs in  docs out  dropped  bytes in  bytes out",
+        "-------  -------  --------  -------  --------  ---------",
+        "read       1,200     1,190       10   900,000    890,000",
+        "    truncated_record 10",
+        "quality    1,190     1,100       90   890,000    800,000",
+        "    min_words 40, max_ellipsis_line_fraction 20, max_hash_word_ratio 20,",
+        "    max_mean_word_length 5, max_symbol_word_ratio 5",
+        "mix        1,100     1,400        0   800,000  1,000,000",
+        "    +repeats 300"]
+
+
+def test_stats_prints_mean_lengths_as_a_person_reads_them_and_shares_to_three_places():
+    assert (format_length(1186.71), format_length(149.0), format_length(254.5), format_length(None)) == \
+        ("1,186.7", "149", "254.5", None)
+    sources = {"web": {"docs": 3, "bytes": 4884, "tokens": 447, "share_target": 0.25, "share_achieved": 0.2734,
+                       "epochs": 1.5, "length": {"tokens": {"mean": 1186.71, "median": 149.0}}}}
+    row = _section(render_stats(_stats(sources=sources)), "== sources")[3]
+    assert row.split() == ["web", "3", "4,884", "447", "0.250", "0.273", "1.500", "1,186.7", "149"]
+
+
+def test_stats_json_keeps_the_mean_lengths_as_numbers(sample_out, capsys):
+    assert main(["stats", str(sample_out), "--json"]) == 0
+    articles = json.loads(capsys.readouterr().out)["sources"]["articles"]["length"]["tokens"]
+    assert isinstance(articles["mean"], float) and isinstance(articles["median"], float)
+
+
+def test_diff_leaves_out_keys_neither_run_set_and_prints_whole_numbers_whole(sample_out, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(sample_out, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    # A language override writes all its keys: those it does not set are null, as absent in the other run.
+    manifest["config"]["languages"] = {"en": {"min_lang_score": None, "stop_words": None,
+                                              "quality": {"min_words": 200.0}, "repetition": {}}}
+    manifest["config"]["langid"]["min_lang_score"] = 0.7
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["diff", str(sample_out), str(other), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"] == [
+        {"key": "langid.min_lang_score", "a": 0.65, "b": 0.7},
+        {"key": "languages.en.quality.min_words", "b": 200.0}]
+    assert main(["diff", str(sample_out), str(other)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    start = printed.index("== config keys that differ")
+    assert [x.split() for x in printed[start + 3:start + 5]] == [
+        ["langid.min_lang_score", "0.65", "0.7"], ["languages.en.quality.min_words", "(absent)", "200"]]
+    assert not printed[start + 5].startswith("languages.")
+
+
+def test_diff_aligns_gains_and_losses_alike():
+    diff = {"config": [], "sources": [], "dedup": [], "funnel": [
+        {"source": "web", "stage": "quality", "what": "docs_out", "a": 25, "b": 20, "change": -5},
+        {"source": "web", "stage": "quality", "what": "min_words", "a": 1, "b": 6, "change": 5}]}
+    assert render_diff(diff, "A", "B").splitlines() == [
+        "== diff: A = A, B = B",
+        "config: the same",
+        "== funnel (documents out, and drops by reason)",
+        "source  stage    what       A   B   change",
+        "------  -------  ---------  --  --  ------",
+        "web     quality  docs_out   25  20      -5",
+        "web     quality  min_words   1   6      +5"]
+
+
+def test_show_an_unknown_source_or_language_is_one_line_naming_those_there_are(sample_out, capsys):
+    assert main(["show", str(sample_out), "--source", "nosuch"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"corpus: no source 'nosuch' in {sample_out}; sources: articles, books, c4, news, web\n"
+    # Languages of kept and rejected documents: Spanish is in both, German only kept from web.
+    assert main(["show", str(sample_out), "--rejects", "all", "--lang", "xx"]) == 2
+    assert capsys.readouterr().err == (f"corpus: no language 'xx' in {sample_out}; "
+                                       "languages: de, en, es, fr, ru, uk\n")
+
+
+def test_show_a_known_source_with_nothing_matching_says_so_as_corpus(sample_out, capsys):
+    # The articles written are Russian; English is a language of the run.
+    assert main(["show", str(sample_out), "--source", "articles", "--lang", "en"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "corpus: no matching documents\n"
+    # French is only among the kept documents: no reject matches it, and that is no mistake in the command.
+    assert main(["show", str(sample_out), "--rejects", "all", "--lang", "fr"]) == 1
+    assert capsys.readouterr().err == "corpus: no matching documents\n"
