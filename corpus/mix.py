@@ -3,10 +3,11 @@
 Every unit (a document or a part `ID#k`) has a 64-bit mix position from hash(seed, id). A source with sampling rate
 r = n + f repeats every unit n times and adds one more copy of the units with the smallest positions until f of its
 tokens are covered. The cut-off is found from a histogram of tokens over the top 16 bits of the position (a few
-thousand numbers per source, summed from each unit's), so it is exact to one histogram bucket at any scale and to one
-unit on small inputs: shares come out on target even when a source is a handful of long books, and nothing depends
-on random draws, workers or bundles. The tokenizer's training sample uses the same machinery with bytes (tokens do
-not exist yet), weighted by the same shares.
+thousand numbers per source, summed from each unit's), at the boundary nearest the tokens wanted: within half a
+histogram bucket at scale, within half the unit the cut falls in on small inputs. A share is thus as fine as the
+source's units: a handful of long books meets it only when their parts (`mix.max_doc_tokens`) are small beside the
+output. Nothing depends on random draws, workers or bundles. The tokenizer's training sample uses the same
+machinery with bytes (tokens do not exist yet), weighted by the same shares.
 """
 
 from __future__ import annotations

@@ -91,6 +91,21 @@ def test_without_max_epochs_the_largest_mix_repeats_nothing():
     assert plans["web"].whole == 0 and plans["web"].planned == 1000
 
 
+def test_a_share_is_only_as_fine_as_the_units_so_long_books_need_parts():
+    """The partial copy ends at the unit boundary nearest the tokens wanted (README "Mixing by tokens"): books
+    asked for 1,400 tokens get 1,000 when they are four units of 1,000 (2,000 is further off), and 1,400 exactly
+    when the same tokens are forty parts of 100."""
+    web = histogram({f"w{i}": 10 for i in range(1000)})
+    whole_books = histogram({f"b{i}": 1000 for i in range(4)})
+    parts = histogram({f"b{i}#{k}": 100 for i in range(4) for k in range(10)})
+    weights = {"web": 0.86, "books": 0.14}
+    assert plan_mix({"web": web, "books": whole_books}, weights, 10_000, max_epochs=1)["books"].planned == 1000
+    assert plan_mix({"web": web, "books": parts}, weights, 10_000, max_epochs=1)["books"].planned == 1400
+    # 1,600 wanted is nearer 2,000 than 1,000: the cut goes up (nearest, not at most).
+    assert plan_mix({"web": web, "books": whole_books}, {"web": 0.84, "books": 0.16}, 10_000,
+                    max_epochs=1)["books"].planned == 2000
+
+
 def stats_counts(web_tokens: int, books_tokens: int) -> dict:
     """Count records as the pipeline writes them: web and books written, wiki dropped whole at langid."""
     return {("output", "web", "en", ""): (10, 5000), ("output_tokens", "web", "en", ""): (web_tokens, 0),
