@@ -12,6 +12,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from corpus.config import ConfigError, load_config, sample_config_path
+from corpus.console import ConsoleHandler, StatusLine, say, status_line_if_terminal
+from corpus.interrupt import EXIT_CODE as INTERRUPTED, CtrlC
 
 
 class UserError(Exception):
@@ -35,6 +37,7 @@ class _OneLineFailures(logging.Filter):
 
 
 _FAILURES = _OneLineFailures()
+_CONSOLE = ConsoleHandler()      # every log line goes through it: above the status line on a terminal
 
 _WORKER_LOG = re.compile(r'^Worker: severity: (\w+) .*? message: "((?:[^"\\]|\\.)*)"'
                          r'(?: .*? log_location: "([^"]*)")?', re.S)
@@ -89,7 +92,10 @@ def _check_beam_args(args: argparse.Namespace, beam_args: list[str]) -> None:
         raise UserError(str(exc)) from exc
 
 
-def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
+SAMPLE_NOTICE = "corpus: the bundled sample has damaged records on purpose: the WARNING lines about them are expected"
+
+
+def _run(args: argparse.Namespace, beam_args: list[str], status: StatusLine | None) -> int:
     _check_beam_args(args, beam_args)
     config_path = args.config or str(sample_config_path())
     config = load_config(config_path)
@@ -100,10 +106,13 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     else:
         out_dir = config.output.dir if "://" in config.output.dir else os.path.join(config.base_dir,
                                                                                      config.output.dir)
-    return _execute(config, config_path, out_dir, beam_args, args.debug, args.fresh)
+    return _execute(config, config_path, out_dir, beam_args, args, status,
+                    notice=SAMPLE_NOTICE if args.config is None else None)
 
 
-def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool, fresh: bool = False) -> int:
+def _execute(config, label: str, out_dir: str, beam_args: list[str], args: argparse.Namespace,
+             status: StatusLine | None, notice: str | None = None) -> int:
+    """Run `config` into `out_dir` after the checks that need no work (model, output folder); print the summary."""
     ftlang_cache = os.environ.get("FTLANG_CACHE")
     from corpus.rules.langid import ModelNotFound, resolve_model_path
 
@@ -114,16 +123,21 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool
         return 2
     run = _pipelines_run()
     try:
-        run.check_output_dir(out_dir)
+        run.check_output_dir(out_dir, force=args.force)
     except NotADirectoryError as exc:
         raise UserError(f"output directory {out_dir}: {exc.filename} is a file, not a directory") from exc
+    except run.ForeignOutputDir as exc:
+        raise UserError(str(exc)) from exc
     _FAILURES.local_run = run.uses_local_runner(beam_args)
 
-    print(f"corpus: running {label} -> {out_dir}", file=sys.stderr)
-    result = run.run_corpus(config, out_dir, beam_args, ftlang_cache, worker_stderr=debug, fresh=fresh)
+    if notice:
+        say(notice, status)
+    say(f"corpus: running {label} -> {out_dir}", status)
+    result = run.run_corpus(config, out_dir, beam_args, ftlang_cache, worker_stderr=args.debug,
+                            fresh=getattr(args, "fresh", False), status=status)
     if result.job is not None:
         transforms = len(result.job.proto_pipeline.components.transforms)
-        print(f"corpus: dry run: the job was built ({transforms} transforms) and not submitted", file=sys.stderr)
+        say(f"corpus: dry run: the job was built ({transforms} transforms) and not submitted", status)
         return 0
     cons = result.stats["conservation"]
     docs_in = sum(v["docs_in"] for v in cons["per_source"].values())
@@ -131,11 +145,11 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], debug: bool
     summary = result.manifest["summary"]
     reused = f", {summary['units_reused']:,} of them reused" if summary.get("units_reused") else ""
     units = summary.get("units", 0)
-    print(f"corpus: {docs_in:,} documents in ({units:,} unit{'' if units == 1 else 's'}{reused}), {docs_out:,} "
-          f"written to {len(result.manifest['shards'])} shard(s) in {result.seconds:.1f} s; "
-          f"conservation {'ok' if cons['ok'] else 'FAILED'}; see `corpus stats {out_dir}`", file=sys.stderr)
+    say(f"corpus: {docs_in:,} documents in ({units:,} unit{'' if units == 1 else 's'}{reused}), {docs_out:,} "
+        f"written to {len(result.manifest['shards'])} shard(s) in {result.seconds:.1f} s; "
+        f"conservation {'ok' if cons['ok'] else 'FAILED'}; see `corpus stats {out_dir}`", status)
     for warning in result.stats.get("warnings") or []:
-        print(f"corpus: warning: {warning}", file=sys.stderr)
+        say(f"corpus: warning: {warning}", status)
     return 0 if cons["ok"] else 1
 
 
@@ -195,7 +209,7 @@ def _train_tokenizer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tokenize(args: argparse.Namespace, beam_args: list[str]) -> int:
+def _tokenize(args: argparse.Namespace, beam_args: list[str], status: StatusLine | None) -> int:
     """Stages 11-12 alone: read, normalize, tokenize with a given model and write shards (no filters, no dedup,
     no mixing), so the loader can stream a corpus built elsewhere."""
     from corpus.config import config_from_dict
@@ -208,7 +222,7 @@ def _tokenize(args: argparse.Namespace, beam_args: list[str]) -> int:
         "mix": {"enabled": False, "max_doc_tokens": args.max_doc_tokens},
         "tokenizer": {"train": False, "model": os.path.abspath(args.tokenizer)},
         "output": {"keep_rejects": True}})
-    return _execute(config, "tokenize", args.out, beam_args, args.debug)
+    return _execute(config, "tokenize", args.out, beam_args, args, status)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -317,13 +331,17 @@ RUN_EXAMPLES = """\
 examples:
   corpus run                                        the bundled sample, into ./out
   corpus run --config my.yaml --out out
-  corpus run --config my.yaml --direct_num_workers=2 --direct_running_mode=multi_processing
-                                                    both cores, one worker process each
+  corpus run --config my.yaml --direct_num_workers=1
+                                                    one worker process (the default is one per core)
   corpus run --config my.yaml --runner=PrismRunner --prism_location=/opt/prism/prism
                                                     Beam's Prism runner, from a binary you downloaded
   corpus run --config my.yaml --out gs://bucket/corpus --runner=DataflowRunner --project=P \\
       --region=europe-west4 --temp_location=gs://bucket/tmp [--dry_run=True --no_auth]
                                                     Dataflow (--dry_run builds the job and does not submit it)"""
+
+
+FORCE_HELP = ("write into an output directory that is not empty and holds no earlier run (refused without it); "
+              "files of yours there are kept, a README.md included")
 
 
 def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
@@ -340,13 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     parser.set_defaults(own_options=None)      # run and tokenize set theirs: they pass every other option to Beam
     run = sub.add_parser("run", parents=[common], help="run the whole pipeline (other options go to Beam)",
-                         usage="corpus run [--config FILE] [--out DIR] [--fresh] [--debug] [BEAM OPTION ...]",
+                         usage="corpus run [--config FILE] [--out DIR] [--fresh] [--force] [--debug] "
+                               "[BEAM OPTION ...]",
                          description=RUN_DESCRIPTION, epilog=RUN_EXAMPLES,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--config", metavar="FILE",
                      help="YAML config, validated before any work (default: the bundled sample)")
     run.add_argument("--out", metavar="DIR", help="output directory, local or gs://, s3:// (default: output.dir "
                                                   "of the config, relative to it; ./out for the bundled sample)")
+    run.add_argument("--force", action="store_true", help=FORCE_HELP)
     run.add_argument("--fresh", action="store_true",
                      help="start over: delete the work directory (output.work_dir, default OUT/_work) instead of "
                           "reusing the units an earlier run of the same config finished")
@@ -369,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="path to spm.model or a Hugging Face tokenizer.json")
             cmd.add_argument("--max-doc-tokens", type=int, default=None,
                              help="split longer documents at paragraphs into parts ID#k")
+            cmd.add_argument("--force", action="store_true", help=FORCE_HELP)
             cmd.set_defaults(own_options=_option_strings(cmd))
     stats = sub.add_parser("stats", parents=[common], help="print the funnel and output tables of a run")
     stats.add_argument("out", metavar="OUT", type=_finished_run)
@@ -403,14 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(debug: bool) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    if not debug:
-        handler.addFilter(_FAILURES)
-        handler.addFilter(_worker_logs)
+def _configure_logging(debug: bool, status: StatusLine | None) -> None:
+    _CONSOLE.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    _CONSOLE.filters = [] if debug else [_FAILURES, _worker_logs]
+    _CONSOLE.status = status
     _FAILURES.local_run = _FAILURES.done = False
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])   # a no-op where logging is already set up
+    logging.basicConfig(level=logging.WARNING, handlers=[_CONSOLE])   # a no-op where logging is already set up
 
 
 def _chain(exc: BaseException):
@@ -438,7 +457,7 @@ def _summary(exc: BaseException) -> str:
 
 def _failure(exc: BaseException) -> tuple[str, int]:
     if any(isinstance(e, KeyboardInterrupt) for e in _chain(exc)):
-        return "interrupted", 130
+        return "interrupted", INTERRUPTED
     if isinstance(exc, ConfigError):
         return f"config error: {exc}", 2
     if isinstance(exc, UserError):
@@ -450,18 +469,20 @@ def _failure(exc: BaseException) -> tuple[str, int]:
     return f"{summary} (--debug shows the traceback)", 1
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(message: str, code: int, status: StatusLine | None) -> int:
     _FAILURES.done = True
-    clear = "\r\x1b[2K" if sys.stderr.isatty() else ""     # over a progress line
-    print(f"{clear}corpus: {message}", file=sys.stderr)
+    if status is not None:
+        status.close(f"corpus: {message}")       # over the progress line, which is never drawn again
+    else:
+        print(f"corpus: {message}", file=sys.stderr, flush=True)
     return code
 
 
-def _dispatch(args: argparse.Namespace, beam_args: list[str]) -> int:
+def _dispatch(args: argparse.Namespace, beam_args: list[str], status: StatusLine | None) -> int:
     if args.command == "run":
-        return _run(args, beam_args)
+        return _run(args, beam_args, status)
     if args.command == "tokenize":
-        return _tokenize(args, beam_args)
+        return _tokenize(args, beam_args, status)
     if args.command == "stats":
         return _stats(args)
     if args.command == "train-tokenizer":
@@ -486,20 +507,26 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(beam_args)}")
     except SystemExit as exc:      # --help, --version, or a usage error already printed
         return int(exc.code or 0)
-    _configure_logging(args.debug)
-    try:
-        code = _dispatch(args, beam_args)
-        sys.stdout.flush()      # a reader that left shows here, not in Python's own flush at exit
-        return code
-    except BrokenPipeError:
-        # The reader left (`corpus stats OUT | head`): stop quietly, stdout on /dev/null so that Python's flush
-        # at exit does not report it again. 141 is what a process killed by SIGPIPE exits with in a shell.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    except (Exception, KeyboardInterrupt) as exc:
-        if args.debug:
-            raise
-        return _fail(*_failure(exc))
+    status = status_line_if_terminal()
+    _configure_logging(args.debug, status)
+    ctrl_c = CtrlC(lambda: _fail("interrupted", INTERRUPTED, status))
+    with ctrl_c:
+        try:
+            code = _dispatch(args, beam_args, status)
+            sys.stdout.flush()      # a reader that left shows here, not in Python's own flush at exit
+            return code
+        except BrokenPipeError:
+            # The reader left (`corpus stats OUT | head`): stop quietly, stdout on /dev/null so that Python's
+            # flush at exit does not report it again. 141 is what a process killed by SIGPIPE exits with.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        except (Exception, KeyboardInterrupt) as exc:
+            if args.debug:
+                raise
+            message, code = _failure(exc)
+            if code == INTERRUPTED and ctrl_c.pressed:
+                ctrl_c.exit_now()       # one line, no process left, no wait on Beam's threads at exit
+            return _fail(message, code, status)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,12 @@ def _relaxed_thresholds() -> str:
                    "(`lid176.yaml`)" for value, n in sorted(by_value.items()))
 
 
+def is_run_card(text: str) -> bool:
+    """Whether a README.md or DATACARD.md was written by a run (rewritten by the next one) or by a person (kept)."""
+    card = text.split("\n---\n\n", 1)[1] if text.startswith("---\nconfigs:\n") and "\n---\n\n" in text else text
+    return card.startswith("# Data card\n\nBuilt by corpus ")
+
+
 def dataset_readme(datacard: str, manifest: dict[str, Any]) -> str:
     """OUT/README.md: the data card under Hugging Face `configs:` front matter, so that `load_dataset("OUT")` (or
     a Hub upload of the folder) gives the shards as the default config and the rejects as a config of their own,

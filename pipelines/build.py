@@ -20,6 +20,7 @@ import apache_beam as beam
 
 from corpus.config import Config
 from corpus.intermediate import KeySettings
+from corpus.sources.units import Unit
 from pipelines.transforms.counts import WriteCounts, WriteUnitsReused
 from pipelines.transforms.dedup import Deduplicate, banding_for
 from pipelines.transforms.mix import Mix
@@ -40,14 +41,14 @@ def key_settings(config: Config) -> KeySettings:
     return KeySettings(ngram=mh.ngram, num_perm=mh.num_perm, banding=banding_for(mh), seed=config.seed)
 
 
-def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ftlang_cache: str | None = None
-                   ) -> dict[str, int]:
+def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ftlang_cache: str | None = None,
+                   progress: bool = False) -> list[tuple[Unit, str]]:
     """Add every stage to `p`; intermediate files go to `work`, outputs to `staging`. Returns the planned units
-    (key -> input bytes)."""
+    with their fingerprints. `progress`: units being read report how far they are (a local terminal's line)."""
     settings = key_settings(config)
     units = planned_units(config, settings, ftlang_cache)
 
-    read = p | "ReadAndFilter" >> ReadAndFilter(config, work, settings, units, ftlang_cache)
+    read = p | "ReadAndFilter" >> ReadAndFilter(config, work, settings, units, ftlang_cache, progress)
     dedup = read.kept | "Deduplicate" >> Deduplicate(config, work)
     if not config.tokenizer.enabled:
         model = p | "NoTokenizer" >> beam.Create([TEXT_ONLY])
@@ -67,4 +68,4 @@ def build_pipeline(p: beam.Pipeline, config: Config, staging: str, work: str, ft
          | "WriteRejects" >> WriteRejects(config, work, staging, REJECTS_INDEX))
     tuple(s.counts for s in stages if s.counts is not None) | "WriteCounts" >> WriteCounts(staging, COUNTS_FILE)
     read.kept | "WriteUnitsReused" >> WriteUnitsReused(staging, UNITS_FILE)
-    return {unit.key: unit.n_bytes for unit, _ in units}
+    return units

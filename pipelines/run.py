@@ -30,13 +30,14 @@ from apache_beam.runners.portability.portable_runner import JobServiceHandle
 from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
 from corpus.config import Config
-from corpus.datacard import dataset_readme, render_datacard
+from corpus.console import StatusLine
+from corpus.datacard import dataset_readme, is_run_card, render_datacard
 from corpus.manifest import build_manifest
 from corpus.shards import REJECT_SCHEMA, doc_schema, shard_info, shard_name, write_parquet_bytes
 from corpus.stages import FUNNEL_STAGES
 from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
 from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, UNITS_FILE, build_pipeline
-from pipelines.progress import UnitProgress
+from pipelines.progress import RunProgress
 from pipelines.transforms.dedup import banding_for
 from pipelines.transforms.units import listed_files
 
@@ -120,15 +121,47 @@ def check_beam_args(beam_args: list[str], own_options: Iterable[str] = ()) -> No
                               "--runner=DataflowRunner (a local run has no job to build)")
 
 
-def check_output_dir(out_dir: str) -> None:
-    """A local output directory that is a file, or lies below one, fails here rather than after the whole run."""
-    if "://" in out_dir:
-        return
-    path = Path(out_dir).absolute()
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "a file, not a directory (the output directory must be one)",
-                                 str(existing))
+class ForeignOutputDir(ValueError):
+    """The output directory holds someone's files and no run of ours: writing there needs --force."""
+
+
+# Any of these in a folder marks an earlier run's output (finished, interrupted, or finished without a manifest).
+RUN_MARKS = ("manifest.json", "stats.json", WORK, STAGING)
+
+
+def check_output_dir(out_dir: str, force: bool = False) -> None:
+    """Before any work: a local output directory that is a file, or lies below one, fails here rather than after
+    the whole run; and a folder that is not empty and not a run's output is refused unless `force`."""
+    if "://" not in out_dir:
+        path = Path(out_dir).absolute()
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file, not a directory (the output directory must be one)",
+                                     str(existing))
+    if not force and _holds_foreign_files(out_dir):
+        raise ForeignOutputDir(f"output directory {out_dir} is not empty and holds no corpus run (no manifest.json, "
+                               f"no {WORK}/): choose another --out, or add --force to write into it (files of "
+                               f"yours there are kept)")
+
+
+def _holds_foreign_files(out_dir: str) -> bool:
+    if "://" not in out_dir:
+        if not os.path.isdir(out_dir):
+            return False
+        entries = set(os.listdir(out_dir))
+        return bool(entries) and not entries & set(RUN_MARKS)
+    # An object store lists a prefix: one match of each is enough to tell.
+    def any_under(pattern: str) -> bool:
+        try:
+            return any(r.metadata_list for r in FileSystems.match([pattern], limits=[1]))
+        except Exception:  # noqa: BLE001 - a filesystem that raises on no match: nothing there
+            return False
+    out = out_dir.rstrip("/")
+    if any(FileSystems.exists(_join(out, mark)) for mark in ("manifest.json", "stats.json")):
+        return False
+    if any(any_under(_join(out, mark) + "/**") for mark in (WORK, STAGING)):
+        return False
+    return any_under(out + "/**")
 
 
 def _worker_command(quiet: bool) -> str:
@@ -203,6 +236,15 @@ def _delete_tree(path: str) -> None:
     _delete_matching(path.rstrip("/") + "/**")
 
 
+def _write_unless_users(path: str, text: str) -> None:
+    """Write a card of ours, replacing an earlier run's; a file of the same name that a person wrote stays."""
+    if FileSystems.exists(path) and not is_run_card(_read_text(path)):
+        log.warning("kept %s: it is not a card a run wrote (the dataset card is in DATACARD.md and manifest.json)",
+                    path)
+        return
+    _write_text(path, text)
+
+
 def _read_index(path: str) -> list[dict[str, Any]]:
     if not FileSystems.exists(path):
         return []
@@ -274,9 +316,11 @@ def with_local_parallelism(beam_args: list[str]) -> list[str]:
 
 
 def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
-               ftlang_cache: str | None = None, worker_stderr: bool = False, fresh: bool = False) -> RunResult:
+               ftlang_cache: str | None = None, worker_stderr: bool = False, fresh: bool = False,
+               status: StatusLine | None = None) -> RunResult:
     """`worker_stderr`: let `multi_processing` worker processes write to stderr (the CLI's --debug). `fresh`:
-    delete the work directory first, so nothing of an earlier run is reused."""
+    delete the work directory first, so nothing of an earlier run is reused. `status`: a terminal's status line,
+    which shows the run's progress (a local work directory only)."""
     started = time.time()
     out_dir = out_dir.rstrip("/")
     staging = _join(out_dir, STAGING)
@@ -303,7 +347,8 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         _delete_tree(work)
 
     try:
-        stats, manifest = _run_and_finalize(config, options, out_dir, staging, work, ftlang_cache, worker_stderr)
+        stats, manifest = _run_and_finalize(config, options, out_dir, staging, work, ftlang_cache, worker_stderr,
+                                            status)
     except BaseException:
         # A failed run's staging files are of no use to the next run (the work directory is what it resumes
         # from), and after a full disk they would keep it full.
@@ -316,11 +361,13 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
 
 
 def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, staging: str, work: str,
-                      ftlang_cache: str | None, worker_stderr: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+                      ftlang_cache: str | None, worker_stderr: bool, status: StatusLine | None
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the pipeline into `staging`, then move its outputs into `out_dir` (the manifest last)."""
     p = beam.Pipeline(runner=local_runner(options, quiet_workers=not worker_stderr), options=options)
-    units = build_pipeline(p, config, staging, work, ftlang_cache)
-    progress = UnitProgress(work, units) if UnitProgress.wanted(work) else None
+    show_progress = status is not None and "://" not in work
+    units = build_pipeline(p, config, staging, work, ftlang_cache, progress=show_progress)
+    progress = RunProgress(work, units, status) if show_progress else None
     if progress is not None:
         progress.start()
     try:
@@ -365,7 +412,7 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     if FileSystems.exists(_join(out_dir, "manifest.json")):
         FileSystems.delete([_join(out_dir, "manifest.json")])
     for kind in ("shards", "rejects"):
-        _delete_matching(_join(out_dir, kind, "*.parquet"))
+        _delete_matching(_join(out_dir, kind, "part-*-of-*.parquet"))     # ours only: a user's files stay
         if not FileSystems.exists(_join(out_dir, kind)):
             FileSystems.mkdirs(_join(out_dir, kind))
     _delete_matching(_join(out_dir, "tokenizer", "spm.*"))
@@ -384,8 +431,8 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     manifest = build_manifest(shards, rejects, config.to_dict(), summary,
                               dict(tokenizer, train_seconds=train_seconds))
     datacard = render_datacard(config, stats, manifest, _input_files(config))
-    _write_text(_join(out_dir, "DATACARD.md"), datacard)
-    _write_text(_join(out_dir, "README.md"), dataset_readme(datacard, manifest))
+    for name, text in (("DATACARD.md", datacard), ("README.md", dataset_readme(datacard, manifest))):
+        _write_unless_users(_join(out_dir, name), text)
     _delete_tree(staging)
     _delete_tree(_join(work, "runs"))     # merged into the shards; the earlier steps stay for the next run
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.cli import main
+from corpus.cli import SAMPLE_NOTICE, main
 from corpus.config import sample_config_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,11 +46,13 @@ def test_version_from_the_installed_package_and_python_dash_m():
 def test_run_help_explains_config_out_and_the_beam_pass_through(capsys):
     assert main(["run", "--help"]) == 0
     printed = capsys.readouterr().out
-    assert "usage: corpus run [--config FILE] [--out DIR] [--fresh] [--debug] [BEAM OPTION ...]" in printed
+    assert "usage: corpus run [--config FILE] [--out DIR] [--fresh] [--force] [--debug] [BEAM OPTION ...]" in printed
     assert "--config FILE" in printed and "YAML config" in printed
     assert "--out DIR" in printed and "output directory" in printed
     assert "Every other option goes to Apache Beam" in printed
-    assert "corpus run --config my.yaml --direct_num_workers=2 --direct_running_mode=multi_processing" in printed
+    # The default already uses every core: the example shows how to use fewer, not the default again.
+    assert "corpus run --config my.yaml --direct_num_workers=1" in printed
+    assert "--direct_running_mode=multi_processing" not in printed
     assert "--runner=PrismRunner --prism_location=" in printed
 
 
@@ -162,7 +164,8 @@ def test_a_full_disk_is_one_line_naming_the_path(beam_args, tmp_path):
     done = corpus("run", "--out", str(out), *beam_args, pythonpath=patch)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "ERROR" not in done.stderr
-    running, failure = not_warnings(done.stderr)
+    notice, running, failure = not_warnings(done.stderr)
+    assert notice == SAMPLE_NOTICE
     assert running == f"corpus: running {sample_config_path()} -> {out}"
     assert failure.startswith(f"corpus: {out}/_staging/shards/part-0000")
     assert failure.endswith(".parquet: No space left on device; the unfinished output was removed "
@@ -224,7 +227,7 @@ def test_run_prints_the_warnings_of_stats_json(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(run, "run_corpus", finished)
     out = tmp_path / "out"
     assert main(["run", "--out", str(out)]) == 0
-    assert capsys.readouterr().err.splitlines()[1:] == [
+    assert capsys.readouterr().err.splitlines()[2:] == [     # after the sample notice and the running line
         f"corpus: 5 documents in (4 units, 3 of them reused), 3 written to 1 shard(s) in 1.0 s; conservation ok; "
         f"see `corpus stats {out}`",
         "corpus: warning: source wiki ended with 0 documents",

@@ -7,7 +7,9 @@ whose `done.json` fingerprint matches is not read again (resume).
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -32,8 +34,9 @@ from corpus.sources.units import Unit, read_unit
 from corpus.stages import FUNNEL_STAGES, STAGE_LANGID, STAGE_NORMALIZE, STAGE_READ, DocumentRules
 from corpus.stats import CountBook
 from pipelines.memory import release_memory
+from pipelines.progress import PROGRESS
 from pipelines.transforms.stage import RejectFile, StageOutput
-from pipelines.workdir import StepFolder, join, publish, step_folder
+from pipelines.workdir import StepFolder, join, publish, step_folder, write_bytes
 
 log = logging.getLogger(__name__)
 STEP = "prepared"
@@ -119,12 +122,50 @@ class _BufferedParquet:
         publish(self.path + ".tmp", self.path)
 
 
-class PrepareUnit(beam.DoFn):
-    """Unit -> UnitSummary; its documents, keys and rejects land in `<work>/prepared/<unit key>/`."""
+class _ReadProgress:
+    """How far the read of a unit is (documents, input bytes), left in `PROGRESS` about once a second for the
+    driver's status line (pipelines/progress.py). Input bytes are the open file's position in the unit's pieces."""
 
-    def __init__(self, config: Config, work: str, settings: KeySettings, ftlang_cache: str | None):
+    EVERY = 1.0       # seconds between writes
+
+    def __init__(self, unit: Unit, folder: StepFolder):
+        self._unit, self._path = unit, folder.file(PROGRESS)
+        self._stream = None
+        self._piece = -1
+        self._docs = 0
+        self._written = time.monotonic()
+
+    def open(self, path: str):
+        """`_open_raw`, noting the stream: read_unit opens the unit's pieces in order, one stream each."""
+        self._piece += 1
+        self._stream = _open_raw(path)
+        return self._stream
+
+    def read_one(self) -> None:
+        self._docs += 1
+        if time.monotonic() - self._written >= self.EVERY:
+            self._written = time.monotonic()
+            done = sum(p.end - p.start for p in self._unit.pieces[:self._piece])
+            piece = self._unit.pieces[self._piece]
+            try:
+                done += min(max(self._stream.tell() - piece.start, 0), piece.end - piece.start)
+            except (OSError, ValueError):      # closed: the piece is read
+                done += piece.end - piece.start
+            write_bytes(self._path, json.dumps({"docs": self._docs, "bytes": done}).encode("utf-8"))
+
+    def close(self) -> None:
+        if FileSystems.exists(self._path):
+            FileSystems.delete([self._path])
+
+
+class PrepareUnit(beam.DoFn):
+    """Unit -> UnitSummary; its documents, keys and rejects land in `<work>/prepared/<unit key>/`. With `progress`,
+    a unit being read also leaves how far it is (for a terminal's status line)."""
+
+    def __init__(self, config: Config, work: str, settings: KeySettings, ftlang_cache: str | None,
+                 progress: bool = False):
         self._config, self._work, self._settings = config, work, settings
-        self._ftlang_cache = ftlang_cache
+        self._ftlang_cache, self._progress = ftlang_cache, progress
         self._rules: DocumentRules | None = None
         self._contamination: ContaminationIndex | None = None
         self._budget: TimeBudget | None = None
@@ -164,6 +205,7 @@ class PrepareUnit(beam.DoFn):
         keys = _BufferedParquet(folder.file("keys.parquet"), keys_schema(settings.num_perm, settings.banding.bands))
         rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
         keep_rejects = self._config.output.keep_rejects
+        progress = _ReadProgress(unit, folder) if self._progress else None
 
         def reject(rej: Rejection) -> None:
             counts.funnel(rej.source, rej.stage, rej.reason, rej.n_bytes)
@@ -172,7 +214,9 @@ class PrepareUnit(beam.DoFn):
             if keep_rejects:
                 rejects.append(rejection_row(rej), rej.n_bytes)
 
-        for item in self._read(unit):
+        for item in self._read(unit, progress.open if progress else _open_raw):
+            if progress is not None and not isinstance(item, (Skipped, Damaged)):
+                progress.read_one()
             if isinstance(item, Skipped):
                 counts.add(("read_skipped", item.source, item.kind, ""), 1, item.n_bytes)
                 continue
@@ -195,6 +239,8 @@ class PrepareUnit(beam.DoFn):
                 keys.append(kept[1])
         for writer in (docs, keys, rejects):
             writer.close()
+        if progress is not None:
+            progress.close()
         return UnitSummary(unit.key, unit.source, folder.path, unit_fingerprint, docs.count,
                            tuple((tuple(k), tuple(v)) for k, v in counts.records()))
 
@@ -226,13 +272,13 @@ class PrepareUnit(beam.DoFn):
         reject(rejected)
         return None
 
-    def _read(self, unit: Unit) -> Iterator[Document | Rejection | Skipped]:
+    def _read(self, unit: Unit, open_file) -> Iterator[Document | Rejection | Skipped]:
         cfg = self._config
         src = cfg.source(unit.source)
         ctx = ReadContext(source=src.name, path="", rel="", max_doc_bytes=cfg.read.max_doc_bytes,
                           html_extractor=cfg.read.html_extractor, budget=self._budget, text_field=src.text_field, id_field=src.id_field,
                           url_field=src.url_field, title_field=src.title_field)
-        return read_unit(unit, src.kind, _open_raw, ctx)
+        return read_unit(unit, src.kind, open_file, ctx)
 
 
 def _open_raw(path: str):
@@ -244,10 +290,10 @@ class ReadAndFilter(beam.PTransform):
     rejects file, counts = each unit's funnel and read counts."""
 
     def __init__(self, config: Config, work: str, settings: KeySettings, units: list[tuple[Unit, str]],
-                 ftlang_cache: str | None):
+                 ftlang_cache: str | None, progress: bool = False):
         super().__init__()
         self._config, self._work, self._settings = config, work, settings
-        self._units, self._ftlang_cache = units, ftlang_cache
+        self._units, self._ftlang_cache, self._progress = units, ftlang_cache, progress
 
     def expand(self, p):
         summaries = (p
@@ -256,7 +302,7 @@ class ReadAndFilter(beam.PTransform):
                      | "SpreadUnits" >> beam.GroupByKey()
                      | "Unkey" >> beam.FlatMap(lambda kv: kv[1])
                      | "Prepare" >> beam.ParDo(PrepareUnit(self._config, self._work, self._settings,
-                                                           self._ftlang_cache)))
+                                                           self._ftlang_cache, self._progress)))
         rejected = summaries | "RejectFiles" >> beam.Map(
             lambda u: RejectFile(f"{STEP}-{u.key}", join(u.folder, "rejects.parquet"), u.fingerprint))
         counts = summaries | "Counts" >> beam.FlatMap(lambda u: u.counts)
