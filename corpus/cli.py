@@ -123,7 +123,8 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], args: argpa
         return 2
     run = _pipelines_run()
     try:
-        run.check_output_dir(out_dir, force=args.force)
+        # A dry run builds a job and touches no output (offline: a gs:// folder is not even listed).
+        run.check_output_dir(out_dir, force=args.force or run.is_dry_run(beam_args))
     except NotADirectoryError as exc:
         raise UserError(f"output directory {out_dir}: {exc.filename} is a file, not a directory") from exc
     except run.ForeignOutputDir as exc:
@@ -134,7 +135,7 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], args: argpa
         say(notice, status)
     say(f"corpus: running {label} -> {out_dir}", status)
     result = run.run_corpus(config, out_dir, beam_args, ftlang_cache, worker_stderr=args.debug,
-                            fresh=getattr(args, "fresh", False), status=status)
+                            fresh=getattr(args, "fresh", False), status=status, force=args.force)
     if result.job is not None:
         transforms = len(result.job.proto_pipeline.components.transforms)
         say(f"corpus: dry run: the job was built ({transforms} transforms) and not submitted", status)

@@ -196,6 +196,10 @@ class _LocalRunner(FnApiRunner):
         self.__environment = environment
 
 
+def is_dry_run(beam_args: list[str]) -> bool:
+    return bool(PipelineOptions(beam_args).view_as(TestOptions).dry_run)
+
+
 def uses_local_runner(beam_args: list[str]) -> bool:
     return runner_name(PipelineOptions(beam_args)) == "directrunner"
 
@@ -317,10 +321,11 @@ def with_local_parallelism(beam_args: list[str]) -> list[str]:
 
 def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
                ftlang_cache: str | None = None, worker_stderr: bool = False, fresh: bool = False,
-               status: StatusLine | None = None) -> RunResult:
+               status: StatusLine | None = None, force: bool = False) -> RunResult:
     """`worker_stderr`: let `multi_processing` worker processes write to stderr (the CLI's --debug). `fresh`:
     delete the work directory first, so nothing of an earlier run is reused. `status`: a terminal's status line,
-    which shows the run's progress (a local work directory only)."""
+    which shows the run's progress (a local work directory only). `force`: write into a folder that holds files
+    and no earlier run (refused without it)."""
     started = time.time()
     out_dir = out_dir.rstrip("/")
     staging = _join(out_dir, STAGING)
@@ -337,7 +342,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         result = p.run()
         return RunResult(out_dir=out_dir, stats={}, manifest={}, seconds=time.time() - started,
                          job=getattr(result, "job", None))
-    check_output_dir(out_dir)
+    check_output_dir(out_dir, force)
     if not FileSystems.exists(out_dir):
         FileSystems.mkdirs(out_dir)
     # A previous run's output stays whole (manifest included) until this run's is complete: see the swap below.

@@ -511,6 +511,34 @@ def test_a_normalize_drop_is_counted_and_logged_with_its_id(prepared_unit, caplo
     assert any("normalize drop (invalid_utf8) s/d.jsonl#1" in r.getMessage() for r in caplog.records)
 
 
+def test_a_page_without_an_article_is_counted_not_warned_and_damage_is_warned(tmp_path, caplog):
+    import logging
+
+    from corpus.config import config_from_dict
+    from pipelines.build import key_settings
+    from pipelines.transforms.prepare import PrepareUnit
+    from pipelines.transforms.units import planned_units
+
+    links = "".join(f'<li><a href="/c/{i}">Category {i}</a></li>' for i in range(30)).encode()
+    cut = response("https://cut.example/", page([EN[2]], "Cut").encode(), length_error=500)   # runs past the end
+    (tmp_path / "x.warc").write_bytes(good(0) + response("https://links.example/", b"<ul>" + links + b"</ul>")
+                                      + good(1) + cut)
+    config = config_from_dict({"sources": [{"name": "web", "kind": "warc", "paths": ["x.warc"]}]},
+                              base_dir=str(tmp_path))
+    (element,) = planned_units(config, key_settings(config), None)
+    prepare = PrepareUnit(config, str(tmp_path / "work"), key_settings(config), None)
+    prepare.setup()
+    caplog.set_level(logging.WARNING)
+    summary, = prepare.process(element)
+    counts = dict(summary.counts)
+    assert counts[("funnel", "web", "read", "no_main_text")][0] == 1       # counted (and in rejects)
+    warned = [r.getMessage() for r in caplog.records]
+    assert not any("links.example" in m or "no_main_text" in m for m in warned)
+    # Damage still gets its line: the last record's Content-Length runs past the end of the file.
+    assert counts[("read_damaged", "web", "truncated_record", "")][0] == 1
+    assert [m for m in warned if "truncated_record" in m and "x.warc@" in m]
+
+
 # ---------------------------------------------------------------- the same through `corpus run`
 
 @pytest.fixture(scope="module")

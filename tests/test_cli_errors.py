@@ -232,3 +232,46 @@ def test_run_prints_the_warnings_of_stats_json(tmp_path, monkeypatch, capsys):
         f"see `corpus stats {out}`",
         "corpus: warning: source wiki ended with 0 documents",
         "corpus: warning: books: share achieved 0.10, target 0.27"]
+
+
+def test_out_into_a_users_non_empty_folder_is_refused_before_any_work(tmp_path, capsys):
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "README.md").write_text("# My thesis\n")
+    assert main(["run", "--out", str(folder)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"corpus: output directory {folder} is not empty and holds no corpus run (no manifest.json, no "
+                   f"_work/): choose another --out, or add --force to write into it (files of yours there are kept)"]
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md"]
+
+
+def test_out_into_an_empty_folder_or_an_earlier_runs_output_needs_no_force(tmp_path):
+    from pipelines.run import check_output_dir
+
+    (tmp_path / "empty").mkdir()
+    check_output_dir(str(tmp_path / "empty"))
+    check_output_dir(str(tmp_path / "not-yet"))
+    for mark in ("manifest.json", "stats.json", "_work", "_staging"):    # finished, or stopped part-way
+        earlier = tmp_path / mark.strip("_").replace(".", "-")
+        earlier.mkdir()
+        (earlier / mark).mkdir() if mark.startswith("_") else (earlier / mark).write_text("{}")
+        (earlier / "notes.txt").write_text("mine")
+        check_output_dir(str(earlier))
+
+
+def test_force_writes_into_a_users_folder_and_keeps_their_files(tmp_path):
+    folder = tmp_path / "thesis"
+    (folder / "shards").mkdir(parents=True)
+    (folder / "README.md").write_text("# My thesis\n")
+    (folder / "shards" / "mine.parquet").write_bytes(b"not a shard of ours")
+    assert main(["run", "--out", str(folder), "--force"]) == 0
+    assert (folder / "README.md").read_text() == "# My thesis\n"
+    assert (folder / "shards" / "mine.parquet").read_bytes() == b"not a shard of ours"
+    assert (folder / "manifest.json").is_file() and (folder / "DATACARD.md").is_file()
+    # The next run into the same folder needs no --force; a card of ours is rewritten, the user's still stays.
+    card = (folder / "DATACARD.md").read_text()
+    assert card.startswith("# Data card\n\nBuilt by corpus ")
+    (folder / "DATACARD.md").write_text(card + "\nan earlier run's line\n")
+    assert main(["run", "--out", str(folder)]) == 0
+    assert (folder / "README.md").read_text() == "# My thesis\n"
+    assert (folder / "DATACARD.md").read_text() == card

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import BinaryIO, Callable, Iterator
 
 from corpus.document import Document, Rejection
-from corpus.sources.base import Damaged, ReadContext, Skipped, relative_name
+from corpus.sources.base import CONTENT_VERDICTS, Damaged, ReadContext, Skipped, relative_name
 from corpus.sources.books import read_book, read_text
 from corpus.sources.budget import TimeBudget
 from corpus.sources.tabular import read_jsonl, read_parquet
@@ -52,4 +52,4 @@ def reader_for(kind: str) -> Reader:
         raise NotImplementedError(f"source kind {kind!r} has no reader yet") from None
 
 
-__all__ = ["READERS", "Damaged", "ReadContext", "Reader", "Skipped", "parse_budget", "reader_for", "relative_name"]
+__all__ = ["CONTENT_VERDICTS", "READERS", "Damaged", "ReadContext", "Reader", "Skipped", "parse_budget", "reader_for", "relative_name"]

@@ -55,8 +55,15 @@ class ReadContext:
         return Damaged(self.source, reason, f"{self.path}@{offset}: {message}", n_bytes)
 
     def error(self, reason: str, offset: int | str, message: str, n_bytes: int = 0, text: str = "") -> Rejection:
+        """A record that did not become a document: damage (logged where it is counted), or one of
+        CONTENT_VERDICTS (only counted)."""
         return Rejection(id=read_error_id(self.source, self.rel, offset), source=self.source, stage="read",
                          reason=reason, n_bytes=n_bytes, text=text, detail=f"{self.path}@{offset}: {message}")
+
+
+# Read rejections that are verdicts on sound input, not damage: a page with no article, a wiki page that is all
+# markup. Counted and kept in rejects like any drop, but no warning each: a crawl has millions of such pages.
+CONTENT_VERDICTS = frozenset({"no_main_text", "no_text"})
 
 
 def relative_name(pattern: str, path: str) -> str:

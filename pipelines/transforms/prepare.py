@@ -28,7 +28,7 @@ from corpus.rules.content import parse_list
 from corpus.rules.langid import LanguageIdentifier, resolve_model_path
 from corpus.rules.languages import confusable_groups
 from corpus.shards import REJECT_SCHEMA, rejection_row
-from corpus.sources import Damaged, ReadContext, Skipped, parse_budget, reader_for, relative_name
+from corpus.sources import CONTENT_VERDICTS, Damaged, ReadContext, Skipped, parse_budget, reader_for, relative_name
 from corpus.sources.budget import TimeBudget
 from corpus.sources.units import Unit, read_unit
 from corpus.stages import FUNNEL_STAGES, STAGE_LANGID, STAGE_NORMALIZE, STAGE_READ, DocumentRules
@@ -227,7 +227,8 @@ class PrepareUnit(beam.DoFn):
             if isinstance(item, Rejection):
                 # A read error is an input of stage 1 that never became a document.
                 counts.funnel(item.source, STAGE_READ, "in", item.n_bytes)
-                log.warning("read error (%s) %s", item.reason, item.detail)
+                if item.reason not in CONTENT_VERDICTS:
+                    log.warning("read error (%s) %s", item.reason, item.detail)
                 reject(item)
                 continue
             doc: Document = item
