@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import errno
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -55,8 +56,34 @@ class RunResult:
     job: Any = None          # a dry run's job description (Dataflow `--dry_run`): nothing ran, nothing written
 
 
-LOCAL_RUNNERS = ("directrunner", "prismrunner")
+LOCAL_RUNNERS = ("directrunner", "prismrunner", "daskrunner")    # no code to stage (Dask workers have it installed)
 DRY_RUN_RUNNERS = ("dataflowrunner", "testdataflowrunner")    # the runners that implement --dry_run
+
+
+DASK_RUNNER = "pipelines.dask_runner.DaskRunner"     # Beam's, mended (see there); Beam lists no short name for it
+
+
+def with_runner_path(beam_args: list[str]) -> list[str]:
+    """`--runner DaskRunner` (or `dask`, or Beam's class path) as the path of ours, with Dask's pipeline options
+    registered (they are known only once Beam's Dask runner module is imported). Other arguments as they are."""
+    args = list(beam_args)
+    for i, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--runner=") else (
+            args[i + 1] if arg == "--runner" and i + 1 < len(args) else None)
+        if value is None or value.rsplit(".", 1)[-1].lower().removesuffix("runner") != "dask":
+            continue
+        if arg == "--runner":
+            args[i + 1] = DASK_RUNNER
+        else:
+            args[i] = f"--runner={DASK_RUNNER}"
+    if any(DASK_RUNNER in a for a in args) or any(a.startswith("--dask_") for a in args):
+        import apache_beam.runners.dask.dask_runner  # noqa: F401 - registers DaskOptions
+    if any(DASK_RUNNER in a for a in args) and not any(a.startswith(("--dask_npartitions", "--dask_partition_size"))
+                                                      for a in args):
+        # One element a partition: our collections hold one small record per unit of work, and each is a task
+        # (Beam's default of 128 a partition gave the whole run to one worker).
+        args.append("--dask_partition_size=1")
+    return args
 
 
 def runner_name(options: PipelineOptions) -> str:
@@ -104,6 +131,7 @@ def check_beam_args(beam_args: list[str], own_options: Iterable[str] = ()) -> No
     """Refuse, before any work, what Beam would only log and discard (so a typo ran the defaults), with the
     closest option among `own_options` and Beam's; and `--dry_run` on a runner without one, which ran the whole
     pipeline instead."""
+    beam_args = with_runner_path(beam_args)
     parser = _beam_option_parser()
     _, unknown = parser.parse_known_args(beam_args)
     if unknown:
@@ -119,6 +147,9 @@ def check_beam_args(beam_args: list[str], own_options: Iterable[str] = ()) -> No
     if options.view_as(TestOptions).dry_run and runner_name(options) not in DRY_RUN_RUNNERS:
         raise BeamOptionError("--dry_run builds a Dataflow job without submitting it: it needs "
                               "--runner=DataflowRunner (a local run has no job to build)")
+    if runner_name(options) == "daskrunner" and importlib.util.find_spec("distributed") is None:
+        raise BeamOptionError("the DaskRunner needs Dask's distributed scheduler: pip install 'corpus[dask]' "
+                              "(or -e '.[dask]' in a checkout)")
 
 
 class ForeignOutputDir(ValueError):
@@ -331,7 +362,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     staging = _join(out_dir, STAGING)
     work = config.output.work_dir or _join(out_dir, WORK)
     check_beam_args(beam_args or [])
-    options = PipelineOptions(with_local_parallelism(with_staged_code(beam_args or [])))
+    options = PipelineOptions(with_local_parallelism(with_staged_code(with_runner_path(beam_args or []))))
     # Filesystem options (S3 endpoint and keys, GCS project) also serve the reads and writes made here, outside
     # the transforms: listing inputs, the staging directory, stats, manifest and data card.
     FileSystems.set_options(options)

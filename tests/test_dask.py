@@ -1,0 +1,116 @@
+"""The whole pipeline on a real Dask cluster: a `dask scheduler` and a `dask worker` process with two worker
+processes (each its own Python), on loopback, started and stopped here. Its output must equal the local runner's
+byte for byte, also when a worker process is killed in the middle of the run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_CONFIG = ROOT / "configs" / "shared_data.yaml"
+DASK = str(Path(sys.executable).with_name("dask"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """`dask scheduler` + `dask worker --nworkers 2` as separate process groups; `address` for the client."""
+
+    def __init__(self, tmp: Path):
+        port = free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        logs = {name: open(tmp / f"dask-{name}.log", "w") for name in ("scheduler", "worker")}
+        common = dict(cwd=tmp, start_new_session=True, stderr=subprocess.STDOUT)
+        self.scheduler = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                           "--no-dashboard"], stdout=logs["scheduler"], **common)
+        self.worker = subprocess.Popen([DASK, "worker", self.address, "--nworkers", "2", "--nthreads", "1",
+                                        "--no-dashboard", "--local-directory", str(tmp / "dask-space")],
+                                       stdout=logs["worker"], **common)
+        self._wait_for_workers(2)
+
+    def _wait_for_workers(self, n: int, timeout: float = 120) -> None:
+        from distributed import Client
+
+        deadline = time.monotonic() + timeout
+        with Client(self.address, timeout=timeout) as client:
+            while len(client.scheduler_info()["workers"]) < n:
+                assert time.monotonic() < deadline, "the Dask workers did not register"
+                time.sleep(0.2)
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes, as the scheduler knows them (each nanny restarts its worker if it dies)."""
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as client:
+            return sorted(client.run(os.getpid).values())
+
+    def stop(self) -> None:
+        for proc in (self.worker, self.scheduler):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed (pip install -e '.[dask]')")
+    started = Cluster(tmp_path)
+    yield started
+    started.stop()
+
+
+def dask_run(cluster: Cluster, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "corpus", "run", "--config", str(SHARED_CONFIG), "--out", str(out),
+                             "--runner", "DaskRunner", "--dask_client_address", cluster.address, *extra],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def outputs(out: Path) -> dict[str, bytes]:
+    """Every file that must be byte-identical: shards, rejects, tokenizer and stats.json."""
+    files = [out / "stats.json", *sorted((out / "shards").glob("*")), *sorted((out / "rejects").glob("*")),
+             *sorted((out / "tokenizer").glob("*"))]
+    return {str(f.relative_to(out)): f.read_bytes() for f in files}
+
+
+def test_the_whole_pipeline_on_a_dask_cluster_equals_the_local_run(cluster, all_kinds_out, tmp_path):
+    out = tmp_path / "out"
+    proc = dask_run(cluster, out)
+    log, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, log
+    assert "conservation ok" in log
+    mine, local = outputs(out), outputs(all_kinds_out)
+    assert len(mine) > 4 and mine.keys() == local.keys()
+    assert [name for name in mine if mine[name] != local[name]] == []
+
+
+def test_a_worker_killed_mid_run_changes_nothing(cluster, all_kinds_out, tmp_path):
+    out = tmp_path / "out"
+    proc = dask_run(cluster, out)
+    prepared = out / "_work" / "prepared"
+    deadline = time.monotonic() + 300
+    while not list(prepared.glob("*/done.json")):          # a unit is done: the run is under way
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+        time.sleep(0.1)
+    victims = cluster.worker_pids()
+    assert victims
+    os.kill(victims[0], signal.SIGKILL)
+    log, _ = proc.communicate(timeout=600)
+    if proc.returncode != 0:                        # the run may fail with the worker; then a rerun resumes
+        again = dask_run(cluster, out)
+        log, _ = again.communicate(timeout=600)
+        assert again.returncode == 0, log
+    assert outputs(out) == outputs(all_kinds_out)
