@@ -22,7 +22,8 @@ from corpus.config import Config
 from corpus.intermediate import KeySettings
 from corpus.sources.units import Unit
 from pipelines.transforms.counts import WriteCounts, WriteUnitsReused
-from pipelines.transforms.dedup import Deduplicate, banding_for
+from corpus.dedup.decide import banding_for
+from pipelines.transforms.dedup import Deduplicate
 from pipelines.transforms.mix import Mix
 from pipelines.transforms.prepare import ReadAndFilter
 from pipelines.transforms.tokenize import TEXT_ONLY, Tokenize, TrainTokenizer, WriteTokenizer, given_tokenizer

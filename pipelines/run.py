@@ -39,7 +39,7 @@ from corpus.stages import FUNNEL_STAGES
 from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
 from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, UNITS_FILE, build_pipeline
 from pipelines.progress import RunProgress
-from pipelines.transforms.dedup import banding_for
+from corpus.dedup.decide import banding_for
 from pipelines.transforms.units import listed_files
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import apache_beam as beam
-import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
@@ -34,15 +32,14 @@ from corpus.sources.units import Unit, read_unit
 from corpus.stages import FUNNEL_STAGES, STAGE_LANGID, STAGE_NORMALIZE, STAGE_READ, DocumentRules
 from corpus.stats import CountBook
 from pipelines.memory import release_memory
+from pipelines.parquet_files import BufferedParquet
 from pipelines.progress import PROGRESS
 from pipelines.transforms.stage import RejectFile, StageOutput
-from pipelines.workdir import StepFolder, join, publish, step_folder, write_bytes
+from pipelines.workdir import StepFolder, join, step_folder, write_bytes
 
 log = logging.getLogger(__name__)
 STEP = "prepared"
 EVAL_SOURCE = "evaluation"
-ROW_GROUP_ROWS = 1024       # rows buffered before a row group is written, or fewer once they hold
-ROW_GROUP_BYTES = 32 << 20  # this many bytes of text: bounds a worker's memory (a row can be a 10 MB book)
 
 
 @dataclass(frozen=True)
@@ -90,36 +87,6 @@ def read_list(path: str | None) -> frozenset[str]:
         return frozenset()
     with FileSystems.open(path) as f:
         return parse_list(f.read().decode("utf-8").splitlines())
-
-
-class _BufferedParquet:
-    """Rows appended one by one, written a row group at a time under a temporary name."""
-
-    def __init__(self, path: str, schema: pa.Schema):
-        self.path, self.schema = path, schema
-        self._file = FileSystems.create(path + ".tmp")
-        self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
-        self._rows: list[dict[str, Any]] = []
-        self._bytes = 0
-        self.count = 0
-
-    def append(self, row: dict[str, Any], n_bytes: int = 0) -> None:
-        self._rows.append(row)
-        self._bytes += n_bytes
-        self.count += 1
-        if len(self._rows) >= ROW_GROUP_ROWS or self._bytes >= ROW_GROUP_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._rows:
-            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-            self._rows, self._bytes = [], 0
-
-    def close(self) -> None:
-        self._flush()
-        self._writer.close()
-        self._file.close()
-        publish(self.path + ".tmp", self.path)
 
 
 class _ReadProgress:
@@ -201,9 +168,9 @@ class PrepareUnit(beam.DoFn):
     def _prepare(self, unit: Unit, folder: StepFolder, unit_fingerprint: str) -> UnitSummary:
         counts = CountBook()
         settings = self._settings
-        docs = _BufferedParquet(folder.file("docs.parquet"), DOCS_SCHEMA)
-        keys = _BufferedParquet(folder.file("keys.parquet"), keys_schema(settings.num_perm, settings.banding.bands))
-        rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
+        docs = BufferedParquet(folder.file("docs.parquet"), DOCS_SCHEMA)
+        keys = BufferedParquet(folder.file("keys.parquet"), keys_schema(settings.num_perm, settings.banding.bands))
+        rejects = BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
         keep_rejects = self._config.output.keep_rejects
         progress = _ReadProgress(unit, folder) if self._progress else None
 

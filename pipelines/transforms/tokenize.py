@@ -19,7 +19,6 @@ from typing import Any, Iterator
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config
@@ -34,7 +33,9 @@ from corpus.stages import STAGE_TOKENIZE
 from corpus.stats import ADDED, CountBook
 from corpus.text.words import words
 from corpus.tokenizer import Tokenizer, encode_parts, train_tokenizer
-from pipelines.transforms.prepare import UnitSummary, _BufferedParquet
+from pipelines.parquet_files import BufferedParquet, iter_batches, read_table
+from pipelines.transforms.dedup import DedupResult, unit_decisions
+from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.stage import RejectFile, StageOutput
 from pipelines.memory import release_memory
 from pipelines.workdir import fingerprint, join, step_folder, write_bytes
@@ -43,33 +44,13 @@ STEP = "tokenized"
 BUCKETS = 1 << HISTOGRAM_BITS
 
 
-def read_table(path: str, columns: list[str] | None = None) -> pa.Table:
-    with FileSystems.open(path) as f:
-        return pq.read_table(f, columns=columns)
-
-
-def iter_batches(path: str, batch_rows: int = 1024, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """A Parquet file a few rows at a time (never the whole unit's text at once), optionally only some columns."""
-    with FileSystems.open(path) as f:
-        # pre_buffer would read whole row groups ahead (pyarrow 25 kept ~320 MB of a 400 MB unit that way).
-        yield from pq.ParquetFile(f, pre_buffer=False).iter_batches(batch_size=batch_rows, columns=columns)
-
-
 def word_count(doc) -> int:
     """The document's words (SPEC §2a): the quality stage's count where it is exact in its float32 column."""
     counted = doc.signals.get("word_count")
     return int(counted) if counted is not None and counted < 1 << 24 else len(words(doc.text))
 
 
-def unit_decisions(dedup: dict[str, Any], unit: UnitSummary) -> dict[int, dict[str, Any]]:
-    """Row -> decision for the rows stages 7-9 removed or marked as cluster survivors (a small file per unit)."""
-    path = join(dedup["folder"], f"{unit.key}.parquet")
-    if not FileSystems.exists(path):
-        return {}
-    return {r["row"]: r for r in read_table(path).to_pylist()}
-
-
-def _sample_plan(units: list[UnitSummary], dedup: dict[str, Any], shares: dict[str, float] | None,
+def _sample_plan(units: list[UnitSummary], dedup: DedupResult, shares: dict[str, float] | None,
                  sample_bytes: int) -> dict[str, SourcePlan]:
     histograms: dict[str, np.ndarray] = {}
     for unit in units:
@@ -96,7 +77,7 @@ def _sample_plan(units: list[UnitSummary], dedup: dict[str, Any], shares: dict[s
     return plans
 
 
-def _sample_texts(units: list[UnitSummary], dedup: dict[str, Any], plans: dict[str, SourcePlan],
+def _sample_texts(units: list[UnitSummary], dedup: DedupResult, plans: dict[str, SourcePlan],
                   stats: dict[str, int]) -> Iterator[str]:
     for unit in sorted(units, key=lambda u: u.key):
         plan = plans.get(unit.source)
@@ -133,9 +114,9 @@ class TrainTokenizer(beam.PTransform):
                 | "AllUnits" >> beam.combiners.ToList()
                 | "Train" >> beam.Map(self._train, beam.pvalue.AsSingleton(dedup)))
 
-    def _train(self, units: list[UnitSummary], dedup: dict[str, Any]) -> dict[str, Any]:
+    def _train(self, units: list[UnitSummary], dedup: DedupResult) -> dict[str, Any]:
         cfg = self._config.tokenizer
-        expected = fingerprint("tokenizer", dedup["fingerprint"], sorted(u.key for u in units),
+        expected = fingerprint("tokenizer", dedup.fingerprint, sorted(u.key for u in units),
                                cfg.vocab_size, cfg.model_type, cfg.sample_bytes, self._shares, self._config.seed)
         folder = step_folder(self._work, "tokenizer", expected[:16])
         done = folder.done(expected)
@@ -160,22 +141,22 @@ class TrainTokenizer(beam.PTransform):
 
 
 class TokenizeUnit(beam.DoFn):
-    """UnitSummary -> TokenizedSummary-like dict: dedup rejects written with their text, survivors tokenized into
-    `<work>/tokenized/<unit>/units.parquet` (documents or parts), with token and byte histograms over mix
-    positions and the funnel and fertility counts."""
+    """UnitSummary -> a tokenized-unit dict (rows, rejects, counts, key, source, folder): dedup rejects written
+    with their text, survivors tokenized into `<work>/tokenized/<unit>/units.parquet` (documents or parts), with
+    token and byte histograms over mix positions and the funnel and fertility counts."""
 
     def __init__(self, config: Config, work: str):
         self._config, self._work = config, work
         self._tokenizer: Tokenizer | None = None
         self._model_sha = None
 
-    def process(self, unit: UnitSummary, model: dict[str, Any], dedup: dict[str, Any]):
+    def process(self, unit: UnitSummary, model: dict[str, Any], dedup: DedupResult):
         sha = hashlib.sha256(model["model"]).hexdigest() if model["model"] is not None else None
         if self._model_sha != sha:
             # No model: no document survived, so there is nothing to encode (only dedup rejects to write).
             self._tokenizer, self._model_sha = load_tokenizer(model["model"]) if sha else None, sha
         cfg = self._config
-        expected = fingerprint(STEP, unit.fingerprint, dedup["fingerprint"], sha, cfg.mix.max_doc_tokens,
+        expected = fingerprint(STEP, unit.fingerprint, dedup.fingerprint, sha, cfg.mix.max_doc_tokens,
                                cfg.seed, cfg.output.keep_rejects)
         folder = step_folder(self._work, STEP, unit.key)
         done = folder.done(expected)
@@ -187,12 +168,12 @@ class TokenizeUnit(beam.DoFn):
         yield dict(done, key=unit.key, source=unit.source, folder=folder.path, fingerprint=expected,
                    prepared_folder=unit.folder)
 
-    def _tokenize(self, unit: UnitSummary, dedup: dict[str, Any], folder) -> dict[str, Any]:
+    def _tokenize(self, unit: UnitSummary, dedup: DedupResult, folder) -> dict[str, Any]:
         tok = self._tokenizer
         cfg = self._config
         decisions = unit_decisions(dedup, unit)
-        out = _BufferedParquet(folder.file("units.parquet"), doc_schema(tok.vocab_size) if tok else doc_schema())
-        rejects = _BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
+        out = BufferedParquet(folder.file("units.parquet"), doc_schema(tok.vocab_size) if tok else doc_schema())
+        rejects = BufferedParquet(folder.file("rejects.parquet"), REJECT_SCHEMA)
         tokens_hist = np.zeros(BUCKETS, dtype=np.int64)
         bytes_hist = np.zeros(BUCKETS, dtype=np.int64)
         counts = CountBook()

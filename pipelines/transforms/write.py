@@ -23,7 +23,7 @@ from corpus.stages import STAGE_MIX
 from corpus.stats import ADDED, CountBook, merge_counts
 from pipelines.memory import release_memory
 from pipelines.transforms.stage import RejectFile, StageOutput
-from pipelines.transforms.tokenize import iter_batches
+from pipelines.parquet_files import iter_batches
 from pipelines.workdir import fingerprint, join, step_folder
 
 RUN_MEMORY_BYTES = 128 << 20     # rows a unit buffers before it sorts and writes a part of its runs
