@@ -136,6 +136,9 @@ class DedupConfig:
     exact: bool = True
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
+    # Documents per partition of the steps that partition the corpus (exact dedup by digest): bounds a worker's
+    # memory (about 100 bytes a document) and never changes a decision.
+    partition_docs: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -376,6 +379,7 @@ def _validate(cfg: Config, check_paths: bool) -> None:
     _require(mh.hot_bucket_size >= 2, "dedup.minhash.hot_bucket_size: must be >= 2")
     _require(mh.component_rounds >= 1, "dedup.minhash.component_rounds: must be >= 1")
     _require(mh.exact_check_sigmas >= 0, "dedup.minhash.exact_check_sigmas: must be >= 0")
+    _require(cfg.dedup.partition_docs >= 1, "dedup.partition_docs: must be >= 1")
     dc = cfg.dedup.decontamination
     _require(dc.kind in SOURCE_KINDS, f"dedup.decontamination.kind: {dc.kind!r} is not one of "
                                       f"{', '.join(SOURCE_KINDS)}")

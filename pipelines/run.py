@@ -39,6 +39,7 @@ from corpus.stages import FUNNEL_STAGES
 from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
 from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, UNITS_FILE, build_pipeline
 from pipelines.progress import RunProgress
+from pipelines.workdir import delete_matching, delete_tree
 from corpus.dedup.decide import banding_for
 from pipelines.transforms.units import listed_files
 
@@ -255,22 +256,6 @@ def _write_text(path: str, text: str) -> None:
         f.write(text.encode("utf-8"))
 
 
-def _delete_matching(pattern: str) -> None:
-    paths = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
-    if paths:
-        FileSystems.delete(paths)
-
-
-def _delete_tree(path: str) -> None:
-    """Delete a directory and everything below it on any filesystem (object stores have no directories: the
-    files under the prefix are deleted one by one)."""
-    if "://" not in path:
-        if FileSystems.exists(path):
-            FileSystems.delete([path])
-        return
-    _delete_matching(path.rstrip("/") + "/**")
-
-
 def _write_unless_users(path: str, text: str) -> None:
     """Write a card of ours, replacing an earlier run's; a file of the same name that a person wrote stays."""
     if FileSystems.exists(path) and not is_run_card(_read_text(path)):
@@ -378,9 +363,9 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         FileSystems.mkdirs(out_dir)
     # A previous run's output stays whole (manifest included) until this run's is complete: see the swap below.
     if FileSystems.exists(staging):
-        _delete_tree(staging)
+        delete_tree(staging)
     if fresh and FileSystems.exists(work):
-        _delete_tree(work)
+        delete_tree(work)
 
     try:
         stats, manifest = _run_and_finalize(config, options, out_dir, staging, work, ftlang_cache, worker_stderr,
@@ -389,7 +374,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         # A failed run's staging files are of no use to the next run (the work directory is what it resumes
         # from), and after a full disk they would keep it full.
         try:
-            _delete_tree(staging)
+            delete_tree(staging)
         except Exception:  # noqa: BLE001 - the original failure is the one to report
             log.warning("could not remove %s", staging)
         raise
@@ -448,11 +433,11 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     if FileSystems.exists(_join(out_dir, "manifest.json")):
         FileSystems.delete([_join(out_dir, "manifest.json")])
     for kind in ("shards", "rejects"):
-        _delete_matching(_join(out_dir, kind, "part-*-of-*.parquet"))     # ours only: a user's files stay
+        delete_matching(_join(out_dir, kind, "part-*-of-*.parquet"))     # ours only: a user's files stay
         if not FileSystems.exists(_join(out_dir, kind)):
             FileSystems.mkdirs(_join(out_dir, kind))
-    _delete_matching(_join(out_dir, "tokenizer", "spm.*"))
-    _delete_matching(_join(out_dir, "tokenizer", "tokenizer.json"))
+    delete_matching(_join(out_dir, "tokenizer", "spm.*"))
+    delete_matching(_join(out_dir, "tokenizer", "tokenizer.json"))
     if not FileSystems.exists(_join(out_dir, "tokenizer")):
         FileSystems.mkdirs(_join(out_dir, "tokenizer"))
     moves = [entry["path"] for entry in shards + rejects]
@@ -469,8 +454,8 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     datacard = render_datacard(config, stats, manifest, _input_files(config))
     for name, text in (("DATACARD.md", datacard), ("README.md", dataset_readme(datacard, manifest))):
         _write_unless_users(_join(out_dir, name), text)
-    _delete_tree(staging)
-    _delete_tree(_join(work, "runs"))     # merged into the shards; the earlier steps stay for the next run
+    delete_tree(staging)
+    delete_tree(_join(work, "runs"))     # merged into the shards; the earlier steps stay for the next run
     _write_text(_join(out_dir, "manifest.json"), json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False))
     return stats, manifest
 

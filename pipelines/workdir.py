@@ -98,3 +98,19 @@ class StepFolder:
 
 def step_folder(work: str, step: str, key: str) -> StepFolder:
     return StepFolder(join(work, step, key))
+
+
+def delete_matching(pattern: str) -> None:
+    paths = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
+    if paths:
+        FileSystems.delete(paths)
+
+
+def delete_tree(path: str) -> None:
+    """Delete a directory and everything below it on any filesystem (object stores have no directories: the
+    files under the prefix are deleted one by one)."""
+    if "://" not in path:
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        return
+    delete_matching(path.rstrip("/") + "/**")

@@ -7,7 +7,8 @@ import numpy as np
 import pyarrow as pa
 
 from corpus.config import DecontaminationConfig, DedupConfig, MinHashConfig
-from corpus.dedup.decide import decide, unit_rows
+from corpus.dedup import arrays
+from corpus.dedup.decide import decide, digest_partition, partition_duplicates, unit_rows
 from corpus.intermediate import NO_KEY, SHORT_KEY, SIGNATURE_KEY, keys_schema
 
 NUM_PERM, BANDS, ROWS = 8, 4, 2
@@ -122,3 +123,33 @@ def test_unit_rows_are_the_removed_and_the_cluster_survivors_of_one_unit():
         {"row": 1, "stage": "exact_dedup", "reason": "duplicate", "duplicate_of": "web/1", "cluster_size": 0},
         {"row": 2, "stage": "near_dedup", "reason": "near_duplicate", "duplicate_of": "web/1", "cluster_size": 0}]
     assert unit_rows(decided, 5, 6) == []
+
+
+def test_digest_partitions_are_ranges_of_the_first_four_bytes():
+    digests = np.zeros((4, 16), dtype=np.uint8)
+    digests[1, 0] = 0x40            # a quarter of the way
+    digests[2, 0] = 0x7F            # just under half
+    digests[3, :4] = 0xFF           # the very end
+    assert digest_partition(digests, 4).tolist() == [0, 1, 1, 3]
+    assert digest_partition(digests, 1).tolist() == [0, 0, 0, 0]
+
+
+def test_exact_dedup_per_partition_decides_as_over_the_whole_corpus():
+    rng = np.random.default_rng(7)
+    texts = rng.integers(0, 40, size=300)                      # 40 distinct texts over 300 documents
+    digests = np.zeros((300, 16), dtype=np.uint8)
+    digests[:, :4] = rng.integers(0, 256, size=(40, 4), dtype=np.uint8)[texts]   # a text's digest, copied
+    digests[:, 4] = texts
+    priority = rng.integers(0, 3, size=300)
+    ids = [f"doc/{i:03d}" for i in rng.permutation(300)]
+    whole = arrays.exact_duplicates(digests, priority, lambda at: [ids[int(i)] for i in at])
+    for partitions in (1, 3, 7):
+        part = digest_partition(digests, partitions)
+        pieces = [partition_duplicates(np.flatnonzero(part == p), digests[part == p], priority[part == p],
+                                       [ids[i] for i in np.flatnonzero(part == p)]) for p in range(partitions)]
+        docs = np.concatenate([r.docs for r in pieces])
+        named = np.concatenate([r.duplicate_of for r in pieces])
+        order = np.argsort(docs)
+        assert docs[order].tolist() == whole.docs.tolist()
+        assert named[order].tolist() == whole.duplicate_of.tolist()
+    assert len(whole.docs) == 300 - len(np.unique(texts))

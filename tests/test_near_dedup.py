@@ -182,6 +182,20 @@ def test_units_of_any_size_give_the_same_bytes(run, inputs, tmp_path):
     assert _digests(again) == _digests(out)
 
 
+def test_exact_dedup_in_many_digest_partitions_gives_the_same_bytes(sample_out, tmp_path):
+    """Three documents a partition: the bundled sample's exact duplicates are decided in many digest partitions
+    (each group whole in one), and every decision, shard, reject and count is the same as in one partition."""
+    from corpus.config import load_config, sample_config_path
+
+    cfg = load_config(sample_config_path())
+    cfg = dataclasses.replace(cfg, dedup=dataclasses.replace(cfg.dedup, partition_docs=3))
+    again = tmp_path / "partitioned"
+    result = run_corpus(cfg, str(again))
+    assert result.stats["dedup"]["exact_removed"] > 0
+    assert _digests(again) == _digests(sample_out)
+    assert (again / "stats.json").read_bytes() == (sample_out / "stats.json").read_bytes()
+
+
 def test_cs336_fuzzy_license_fixtures(shared, tmp_path):
     folder = shared_data() / "eval/dedup/cs336-fixtures/documents_with_fuzzy_duplicates"
     cfg = config_from_dict({"sources": [{"name": "licenses", "kind": "text", "paths": [f"{folder}/*.txt"]}],

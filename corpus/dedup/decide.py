@@ -65,8 +65,31 @@ class Decisions(NamedTuple):
     counts: list                     # CountBook records: the funnel of stages 7-9 and the dedup figures
 
 
-def decide(keys: DedupKeys, config: DedupConfig) -> Decisions:
-    """Stages 7-9 over all documents, in the order of keys.dedup.arrays' flow."""
+def digest_partition(digests: np.ndarray, partitions: int) -> np.ndarray:
+    """(k,) the partition in [0, partitions) of each (k, 16) uint8 digest: equal ranges of its first four bytes
+    (big-endian), so every copy of a text lands in the same partition, and each partition is decided alone."""
+    digests = np.ascontiguousarray(digests, dtype=np.uint8)
+    head = digests[:, :4].copy().view(">u4").ravel().astype(np.uint64)
+    return ((head * np.uint64(partitions)) >> np.uint64(32)).astype(np.int64)
+
+
+def partition_duplicates(numbers: np.ndarray, digests: np.ndarray, priority: np.ndarray,
+                         ids: Sequence[str]) -> Removed:
+    """Exact dedup of one digest partition: documents given by their global `numbers` with their (k, 16) digests,
+    priorities and ids. Every group of equal digests is whole here, so its survivor is the one the whole corpus
+    would choose (`survivor_order`). Returns the removed documents and the survivors they name, as global
+    numbers, ascending."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    local = arrays.exact_duplicates(digests, np.asarray(priority, dtype=np.int64),
+                                    lambda at: [ids[int(i)] for i in at])
+    docs, named = numbers[local.docs], numbers[local.duplicate_of]
+    order = np.argsort(docs, kind="stable")
+    return Removed(docs[order], named[order])
+
+
+def decide(keys: DedupKeys, config: DedupConfig, exact: Removed | None = None) -> Decisions:
+    """Stages 7-9 over all documents, in the order of corpus.dedup.arrays' flow. `exact`: stage 7's removals when
+    they were decided per digest partition (`partition_duplicates`); else they are decided here."""
     n = keys.n
     mh = config.minhash
     priority = keys.priority
@@ -93,8 +116,9 @@ def decide(keys: DedupKeys, config: DedupConfig) -> Decisions:
     everyone = np.ones(n, dtype=bool)
 
     # Stage 7: identical normalized text across all sources.
-    exact = nothing
-    if config.exact and n:
+    if not config.exact or not n:
+        exact = nothing
+    elif exact is None:
         # Straight from Arrow's buffer of fixed-size 16-byte values: no Python object per document.
         digests = np.frombuffer(keys.column("digest").combine_chunks().buffers()[1], dtype=np.uint8,
                                 count=16 * n).reshape(n, 16)
