@@ -147,11 +147,19 @@ def _execute(config, label: str, out_dir: str, beam_args: list[str], args: argpa
     reused = f", {summary['units_reused']:,} of them reused" if summary.get("units_reused") else ""
     units = summary.get("units", 0)
     say(f"corpus: {docs_in:,} documents in ({units:,} unit{'' if units == 1 else 's'}{reused}), {docs_out:,} "
-        f"written to {len(result.manifest['shards'])} shard(s) in {result.seconds:.1f} s; "
+        f"written to {len(result.manifest['shards'])} shard(s) in {result.seconds:.1f} s{_per_core(result)}; "
         f"conservation {'ok' if cons['ok'] else 'FAILED'}; see `corpus stats {out_dir}`", status)
     for warning in result.stats.get("warnings") or []:
         say(f"corpus: warning: {warning}", status)
     return 0 if cons["ok"] else 1
+
+
+def _per_core(result) -> str:
+    """The run's throughput: MB of input read per CPU-second of all its steps (MB/s per busy core)."""
+    steps = result.manifest.get("steps") or {}
+    cpu = sum(t.get("cpu_s", 0.0) for t in steps.values())
+    mb = (steps.get("ReadAndFilter") or {}).get("mb", 0.0)
+    return f" ({mb / cpu:.2f} MB/s per core)" if cpu > 0 and mb > 0 else ""
 
 
 def _input_source(args: argparse.Namespace) -> dict:
@@ -245,13 +253,19 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from corpus.inspect import load_stats, render_stats
+    from corpus.inspect import STEPS_LABEL, load_stats, load_steps, render_stats, render_table, steps_table
 
     if args.html:
         args.samples, args.seed = 2, 0
         return _report(argparse.Namespace(out=args.out, html=args.html, samples=2, seed=0))
     stats = load_stats(args.out)
-    print(json.dumps(stats, indent=2, ensure_ascii=False) if args.json else render_stats(stats))
+    if args.json:
+        print(json.dumps(stats, indent=2, ensure_ascii=False))
+        return 0
+    print(render_stats(stats))
+    steps = load_steps(args.out)
+    if steps:
+        print(f"\n== {STEPS_LABEL}\n{render_table(*steps_table(steps))}")
     return 0
 
 

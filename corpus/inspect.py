@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import pyarrow.parquet as pq
 
 from corpus.ids import is_repeat
+from corpus.stages import PIPELINE_STEPS
 
 
 def load_stats(out_dir: str | Path) -> dict[str, Any]:
@@ -17,6 +18,34 @@ def load_stats(out_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {out_dir} the output of `corpus run`?")
     return json.loads(path.read_text("utf-8"))
+
+
+def load_steps(out_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """Each step's timings from the run's manifest.json (none for a run of an older version)."""
+    path = Path(out_dir) / "manifest.json"
+    return json.loads(path.read_text("utf-8")).get("steps") or {} if path.is_file() else {}
+
+
+def render_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A terminal table: numbers right-aligned, text left-aligned."""
+    return _table(headers, rows)
+
+
+STEPS_LABEL = "steps of this run (wall and CPU seconds; a reused step did nothing this run)"
+
+
+def steps_table(steps: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The steps in pipeline order (manifest.json keeps them sorted by name)."""
+    order = {name: i for i, name in enumerate(PIPELINE_STEPS)}
+    rows = []
+    for step, t in sorted(steps.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
+        if t.get("reused"):
+            rows.append([step, "reused", "-", "-", "-", "-", "-"])
+            continue
+        rows.append([step, f"{t['wall_s']:,.1f}", f"{t['cpu_s']:,.1f}", t["docs"], f"{t['mb']:,.1f}",
+                     "-" if t.get("docs_per_s") is None else f"{t['docs_per_s']:,.0f}",
+                     "-" if t.get("mb_per_s") is None else f"{t['mb_per_s']:,.2f}"])
+    return ["step", "wall s", "CPU s", "docs", "MB", "docs/s", "MB/s"], rows
 
 
 def load_run_config(out_dir: str | Path) -> dict[str, Any] | None:

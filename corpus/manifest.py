@@ -22,7 +22,10 @@ def package_versions() -> dict[str, str | None]:
 
 
 def build_manifest(shards: list[dict[str, Any]], rejects: list[dict[str, Any]], config: dict[str, Any],
-                   stats_summary: dict[str, Any], tokenizer: dict[str, Any] | None = None) -> dict[str, Any]:
+                   stats_summary: dict[str, Any], tokenizer: dict[str, Any] | None = None,
+                   steps: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`steps`: each step's wall and CPU seconds, documents and MB (SPEC 4b: timings live here, not in
+    stats.json, which stays byte-identical between identical runs)."""
     tokenizer = tokenizer or {}
     return {
         "format": "corpus-manifest/1",
@@ -39,4 +42,5 @@ def build_manifest(shards: list[dict[str, Any]], rejects: list[dict[str, Any]], 
         "config": config,
         "versions": package_versions(),
         "summary": stats_summary,
+        "steps": steps or {},
     }

@@ -7,10 +7,10 @@ import html
 from pathlib import Path
 from typing import Any
 
-from corpus.inspect import (DEDUP_LABEL, FERTILITY_LABEL, LANGID_DROPPED_LABEL, WRITTEN_LABEL, dedup_table,
-                            fertility_table, format_cell, funnel_table, langid_dropped_table, language_table,
-                            load_stats, reject_reasons, rejection_rule, removal_table, select_rows, source_table,
-                            tokenizer_summary)
+from corpus.inspect import (DEDUP_LABEL, FERTILITY_LABEL, LANGID_DROPPED_LABEL, STEPS_LABEL, WRITTEN_LABEL,
+                            dedup_table, fertility_table, format_cell, funnel_table, langid_dropped_table,
+                            language_table, load_stats, load_steps, reject_reasons, rejection_rule, removal_table,
+                            select_rows, source_table, steps_table, tokenizer_summary)
 from corpus.stats import LENGTH_BINS
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
@@ -157,6 +157,10 @@ def render_report(out_dir: str | Path, samples: int = 2, seed: int = 0) -> str:
         for row in select_rows(out_dir, source=source, n=samples, seed=seed):
             out.append(f"<h4>kept: {_e(row['id'])} ({_e(row.get('lang'))})</h4><pre>{_sample(row['text'])}</pre>")
     reasons = sorted({k for rows in stats["funnel"].values() for r in rows for k in r["dropped"]})
+    steps = load_steps(out_dir)
+    if steps:
+        out.append(f"<h2>Steps</h2><p class='note'>{_e(STEPS_LABEL)}, from manifest.json.</p>")
+        out.append(table(*steps_table(steps)))
     kept_reasons = set(reject_reasons(out_dir))
     out.append("<h2>Sampled rejects, per reason</h2>")
     for reason in reasons:

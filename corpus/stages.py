@@ -37,6 +37,10 @@ FUNNEL_STAGES = (STAGE_READ, STAGE_NORMALIZE, STAGE_LANGID, STAGE_QUALITY, STAGE
                  STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP, STAGE_DECONTAMINATE, STAGE_TOKENIZE, STAGE_MIX)
 
 
+# The run's steps as the Beam graph names them (pipelines/build.py), in order: what manifest.json → steps times.
+PIPELINE_STEPS = ("ReadAndFilter", "Deduplicate", "TrainTokenizer", "Tokenize", "WriteShards", "WriteRejects")
+
+
 def _reject(doc: Document, stage: str, verdict: Verdict) -> Rejection:
     return Rejection.of(doc, stage, verdict.reason or "rejected", verdict.value, verdict.threshold)
 

@@ -39,7 +39,8 @@ from corpus.stages import FUNNEL_STAGES
 from corpus.stats import build_stats, length_histogram, merge_counts, removal_rates, shard_statistics
 from pipelines.build import COUNTS_FILE, REJECTS_INDEX, SHARDS_INDEX, TOKENIZER_INFO, UNITS_FILE, build_pipeline
 from pipelines.progress import RunProgress
-from pipelines.workdir import delete_matching, delete_tree
+from pipelines.timings import TIMINGS, step_timings
+from pipelines.workdir import delete_matching, delete_tree, join
 from corpus.dedup.decide import banding_for
 from pipelines.transforms.units import listed_files
 
@@ -366,6 +367,7 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
         delete_tree(staging)
     if fresh and FileSystems.exists(work):
         delete_tree(work)
+    delete_tree(join(work, TIMINGS))         # this run's timings only
 
     try:
         stats, manifest = _run_and_finalize(config, options, out_dir, staging, work, ftlang_cache, worker_stderr,
@@ -450,7 +452,7 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     # What was reused varies with what an earlier run left: the manifest says it, stats.json stays identical.
     summary.update(units=reuse["units"], units_reused=reuse["reused"])
     manifest = build_manifest(shards, rejects, config.to_dict(), summary,
-                              dict(tokenizer, train_seconds=train_seconds))
+                              dict(tokenizer, train_seconds=train_seconds), steps=step_timings(work))
     datacard = render_datacard(config, stats, manifest, _input_files(config))
     for name, text in (("DATACARD.md", datacard), ("README.md", dataset_readme(datacard, manifest))):
         _write_unless_users(_join(out_dir, name), text)

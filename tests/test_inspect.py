@@ -281,3 +281,18 @@ def test_show_a_known_source_with_nothing_matching_says_so_as_corpus(sample_out,
     # French is only among the kept documents: no reject matches it, and that is no mistake in the command.
     assert main(["show", str(sample_out), "--rejects", "all", "--lang", "fr"]) == 1
     assert capsys.readouterr().err == "corpus: no matching documents\n"
+
+
+def test_stats_prints_the_steps_of_the_run_in_pipeline_order(sample_out, capsys):
+    assert main(["stats", str(sample_out)]) == 0
+    printed = capsys.readouterr().out
+    section = printed[printed.index("== steps of this run"):].splitlines()
+    assert section[1].split() == ["step", "wall", "s", "CPU", "s", "docs", "MB", "docs/s", "MB/s"]
+    assert [line.split()[0] for line in section[3:9]] == ["ReadAndFilter", "Deduplicate", "TrainTokenizer",
+                                                          "Tokenize", "WriteShards", "WriteRejects"]
+    assert section[3].split()[3] == "79"           # the sample's documents read (README: 79 documents in)
+
+
+def test_stats_json_output_has_no_timings(sample_out, capsys):
+    assert main(["stats", str(sample_out), "--json"]) == 0
+    assert "steps of this run" not in capsys.readouterr().out

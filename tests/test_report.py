@@ -148,3 +148,12 @@ def test_report_shows_language_id_drops_by_language(sample_out):
     # normalization only drops the final newline).
     es_bytes = len(SPANISH_ARTICLE.read_text(encoding="utf-8").rstrip("\n").encode("utf-8"))
     assert f"<tr><td>language_not_allowed</td><td>es</td><td>1</td><td>{es_bytes:,}</td></tr>" in drops
+
+
+def test_the_report_shows_the_steps_of_the_run(sample_out):
+    from corpus.report import render_report
+
+    html = render_report(sample_out)
+    steps = html[html.index("<h2>Steps</h2>"):]
+    for step in ("ReadAndFilter", "Deduplicate", "TrainTokenizer", "Tokenize", "WriteShards", "WriteRejects"):
+        assert f">{step}<" in steps

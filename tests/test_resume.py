@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from corpus.cli import main
 from corpus.config import load_config, sample_config_path
+from corpus.stages import PIPELINE_STEPS
 from pipelines.run import run_corpus
 
 
@@ -43,6 +45,26 @@ def test_a_rerun_reuses_every_unit_and_writes_the_same_bytes(finished, tmp_path)
     assert units > 10
     assert result.manifest["summary"] == {**result.manifest["summary"], "units": units, "units_reused": units}
     assert outputs(again) == expected
+    # Nothing was read or tokenized again, and the manifest's timings say so (stats.json has none).
+    steps = result.manifest["steps"]
+    assert steps["ReadAndFilter"] == {"reused": True, "wall_s": 0.0, "cpu_s": 0.0, "docs": 0, "mb": 0.0}
+    assert steps["Tokenize"]["reused"] and steps["Deduplicate"]["reused"]
+
+
+def test_the_manifest_times_every_step_that_ran(finished):
+    out, _, units = finished
+    manifest = json.loads((out / "manifest.json").read_text())
+    stats = json.loads((out / "stats.json").read_text())
+    steps = manifest["steps"]
+    assert list(steps) == sorted(PIPELINE_STEPS)
+    funnel = [row for rows in stats["funnel"].values() for row in rows]
+    read_in = sum(r["docs_in"] for r in funnel if r["stage"] == "read")
+    assert steps["ReadAndFilter"]["docs"] == read_in and steps["ReadAndFilter"]["elements"] == units
+    assert steps["Tokenize"]["docs"] == sum(r["docs_in"] for r in funnel if r["stage"] == "tokenize")
+    assert steps["WriteShards"]["docs"] == manifest["total_rows"]
+    for step in PIPELINE_STEPS:
+        assert 0 < steps[step]["wall_s"] < 600 and steps[step]["cpu_s"] >= 0
+    assert "timings" not in json.dumps(stats) and "wall_s" not in json.dumps(stats)
 
 
 def test_what_a_crash_left_unfinished_is_done_again(finished, tmp_path):

@@ -136,6 +136,7 @@ def test_readme_command_1_on_a_terminal_shows_progress_then_the_summary(terminal
     shown = [line for line in screen if not line.startswith("WARNING ")]
     assert shown[2].startswith("corpus: 79 documents in (5 units), 42 written to 2 shard(s) in ")
     assert shown[2].endswith("; conservation ok; see `corpus stats out`")
+    assert re.search(r" shard\(s\) in [\d.]+ s \([\d.]+ MB/s per core\); ", shown[2])
     assert not any("corpus: read " in line for line in screen)   # the status line was taken away at the end
     assert any(line.startswith("== funnel: ") for line in shown[3:])     # then `corpus stats out` printed
     assert "Traceback" not in raw

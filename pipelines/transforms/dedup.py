@@ -29,9 +29,11 @@ from corpus.config import Config
 from corpus.dedup.arrays import Removed
 from corpus.dedup.decide import banding_for, decide, digest_partition, partition_duplicates, unit_rows
 from corpus.intermediate import DECISIONS_SCHEMA, keys_schema
+from corpus.stages import STAGE_EXACT_DEDUP
 from pipelines.parquet_files import iter_batches, read_table
 from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.stage import StageOutput
+from pipelines.timings import timed
 from pipelines.workdir import StepFolder, delete_tree, fingerprint, join, write_bytes
 
 STEP = "dedup"
@@ -130,7 +132,7 @@ class Deduplicate(beam.PTransform):
         units = prepared | "AllUnits" >> beam.combiners.ToList()
         numbering = units | "Number" >> beam.Map(self._numbering)
         exact = (prepared
-                 | "ExactKeys" >> beam.ParDo(ExactKeys(self._config), beam.pvalue.AsSingleton(numbering))
+                 | "ExactKeys" >> beam.ParDo(ExactKeys(self._config, self._work), beam.pvalue.AsSingleton(numbering))
                  | "ByPartition" >> beam.GroupByKey()
                  | "DecideExact" >> beam.ParDo(DecideExact(self._work), beam.pvalue.AsSingleton(numbering)))
         decided = units | "Decide" >> beam.Map(self._decide, beam.pvalue.AsList(exact))
@@ -161,9 +163,13 @@ class Deduplicate(beam.PTransform):
         if done is None:
             folder.start()
             mh = cfg.dedup.minhash
-            keys = UnitKeys(units, priorities, keys_schema(mh.num_perm, banding_for(mh).bands))
-            decisions = decide(keys, cfg.dedup, exact=_read_exact(exact_parts) if cfg.dedup.exact else None)
-            _write_decisions(keys, folder, decisions)
+            with timed(self._work, "Deduplicate", "decide") as took:
+                keys = UnitKeys(units, priorities, keys_schema(mh.num_perm, banding_for(mh).bands))
+                decisions = decide(keys, cfg.dedup, exact=_read_exact(exact_parts) if cfg.dedup.exact else None)
+                _write_decisions(keys, folder, decisions)
+                entering = [v for k, v in decisions.counts
+                            if k[0] == "funnel" and k[2:] == [STAGE_EXACT_DEDUP, "in"]]
+                took.docs, took.bytes = sum(v[0] for v in entering), sum(v[1] for v in entering)
             done = {"counts": decisions.counts}
             folder.finish(expected, done)
             delete_tree(folder.file(EXACT))
@@ -173,12 +179,16 @@ class Deduplicate(beam.PTransform):
 class ExactKeys(beam.DoFn):
     """UnitSummary -> (partition, ExactBlock) for each digest partition its documents fall in."""
 
-    def __init__(self, config: Config):
-        self._config = config
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
 
     def process(self, unit: UnitSummary, numbering: Numbering):
         if numbering.done or not self._config.dedup.exact or not unit.docs:
             return
+        with timed(self._work, "Deduplicate", f"exact-keys-{unit.key}"):
+            yield from self._blocks(unit, numbering)
+
+    def _blocks(self, unit: UnitSummary, numbering: Numbering):
         digests = read_table(join(unit.folder, "keys.parquet"), ["digest"])["digest"].combine_chunks()
         digests = np.frombuffer(digests.buffers()[1], dtype=np.uint8, count=16 * unit.docs).reshape(unit.docs, 16)
         ids = read_table(join(unit.folder, "docs.parquet"), ["id"])["id"].to_pylist()
@@ -200,7 +210,10 @@ class DecideExact(beam.DoFn):
 
     def process(self, element: tuple[int, list[ExactBlock]], numbering: Numbering):
         p, blocks = element
-        blocks = list(blocks)
+        with timed(self._work, "Deduplicate", f"exact-{p:05d}"):
+            yield self._decide(p, list(blocks), numbering)
+
+    def _decide(self, p: int, blocks: list[ExactBlock], numbering: Numbering) -> str:
         removed = partition_duplicates(np.concatenate([b.numbers for b in blocks]),
                                        np.concatenate([b.digests for b in blocks]),
                                        np.concatenate([b.priority for b in blocks]),
@@ -210,7 +223,7 @@ class DecideExact(beam.DoFn):
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
         write_bytes(path, buffer.getvalue())
-        yield path
+        return path
 
 
 def _read_exact(paths: list[str]) -> Removed:

@@ -34,6 +34,7 @@ from corpus.stats import CountBook
 from pipelines.memory import release_memory
 from pipelines.parquet_files import BufferedParquet
 from pipelines.progress import PROGRESS
+from pipelines.timings import timed
 from pipelines.transforms.stage import RejectFile, StageOutput
 from pipelines.workdir import StepFolder, join, step_folder, write_bytes
 
@@ -52,6 +53,11 @@ class UnitSummary:
     docs: int                        # documents kept after stage 6 (rows of docs.parquet and keys.parquet)
     counts: tuple[tuple[tuple[str, str, str, str], tuple[int, int]], ...]
     reused: bool = False
+
+    @property
+    def docs_read(self) -> int:
+        """Documents (and read errors) that entered stage 1."""
+        return sum(v[0] for k, v in self.counts if k[0] == "funnel" and k[2] == STAGE_READ and k[3] == "in")
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "source": self.source, "docs": self.docs,
@@ -160,7 +166,9 @@ class PrepareUnit(beam.DoFn):
             yield UnitSummary.from_json(done, folder.path, unit_fingerprint, reused=True)
             return
         folder.start()
-        summary = self._prepare(unit, folder, unit_fingerprint)
+        with timed(self._work, "ReadAndFilter", unit.key) as took:
+            summary = self._prepare(unit, folder, unit_fingerprint)
+            took.docs, took.bytes = summary.docs_read, unit.n_bytes
         folder.finish(unit_fingerprint, summary.to_json())
         release_memory()
         yield summary

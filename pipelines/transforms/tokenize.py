@@ -38,6 +38,7 @@ from pipelines.transforms.dedup import DedupResult, unit_decisions
 from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.stage import RejectFile, StageOutput
 from pipelines.memory import release_memory
+from pipelines.timings import timed
 from pipelines.workdir import fingerprint, join, step_folder, write_bytes
 
 STEP = "tokenized"
@@ -132,7 +133,9 @@ class TrainTokenizer(beam.PTransform):
         folder.start()
         stats = {"docs": 0, "bytes": 0}
         started = time.time()
-        model = train_tokenizer(_sample_texts(units, dedup, plans, stats), cfg.vocab_size, cfg.model_type)
+        with timed(self._work, "TrainTokenizer", "train") as took:
+            model = train_tokenizer(_sample_texts(units, dedup, plans, stats), cfg.vocab_size, cfg.model_type)
+            took.docs, took.bytes = stats["docs"], stats["bytes"]
         info = {"trained": True, "sample_docs": stats["docs"], "sample_bytes": stats["bytes"],
                 "train_seconds": round(time.time() - started, 2)}
         write_bytes(folder.file("spm.model"), model)
@@ -162,7 +165,10 @@ class TokenizeUnit(beam.DoFn):
         done = folder.done(expected)
         if done is None:
             folder.start()
-            done = self._tokenize(unit, dedup, folder)
+            with timed(self._work, "Tokenize", unit.key) as took:
+                done = self._tokenize(unit, dedup, folder)
+                took.docs = sum(v[0] for k, v in done["counts"] if k[2:] == [STAGE_TOKENIZE, "in"])
+                took.bytes = sum(v[1] for k, v in done["counts"] if k[2:] == [STAGE_TOKENIZE, "in"])
             folder.finish(expected, done)
             release_memory()
         yield dict(done, key=unit.key, source=unit.source, folder=folder.path, fingerprint=expected,

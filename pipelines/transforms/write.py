@@ -24,6 +24,7 @@ from corpus.stats import ADDED, CountBook, merge_counts
 from pipelines.memory import release_memory
 from pipelines.transforms.stage import RejectFile, StageOutput
 from pipelines.parquet_files import iter_batches
+from pipelines.timings import timed
 from pipelines.workdir import fingerprint, join, step_folder
 
 RUN_MEMORY_BYTES = 128 << 20     # rows a unit buffers before it sorts and writes a part of its runs
@@ -79,8 +80,9 @@ class WriteRuns(beam.DoFn):
             folder.start()
             counts = CountBook()
             rows = iter_batches(join(unit["folder"], "units.parquet")) if unit["rows"] else iter(())
-            runs = write_runs(_mixed(rows, plan["plans"], seed, counts), seed, plan["num_shards"],
-                              _opener(folder, "shards"), memory_bytes=RUN_MEMORY_BYTES)
+            with timed(self._work, "WriteShards", f"runs-{unit['key']}"):
+                runs = write_runs(_mixed(rows, plan["plans"], seed, counts), seed, plan["num_shards"],
+                                  _opener(folder, "shards"), memory_bytes=RUN_MEMORY_BYTES)
             done = {"runs": [(r.shard, _run_name("shards", r.shard, r.part)) for r in runs],
                     "counts": counts.records()}
             folder.finish(expected, done)
@@ -105,7 +107,9 @@ class WriteRejectRuns(beam.DoFn):
         if done is None:
             folder.start()
             batches = iter_batches(rejected.path) if FileSystems.exists(rejected.path) else iter(())
-            runs = write_runs(batches, seed, rejects_shards, _opener(folder, "rejects"), memory_bytes=RUN_MEMORY_BYTES)
+            with timed(self._work, "WriteRejects", f"runs-{rejected.key}"):
+                runs = write_runs(batches, seed, rejects_shards, _opener(folder, "rejects"),
+                                  memory_bytes=RUN_MEMORY_BYTES)
             done = {"runs": [(r.shard, _run_name("rejects", r.shard, r.part)) for r in runs]}
             folder.finish(expected, done)
             release_memory()
@@ -141,7 +145,7 @@ class WriteShards(beam.PTransform):
             lambda r: [(tuple(k), tuple(v)) for k, v in r[1]] if r[0] == "counts" else [])
         shard_total = plan | "ShardCount" >> beam.Map(lambda pl: pl["num_shards"])
         index = ((runs, shard_total)
-                 | "Merge" >> MergeShards(self._staging, "shards", self._config.seed)
+                 | "Merge" >> MergeShards(self._staging, "shards", self._config.seed, self._work)
                  | "Index" >> beam.io.WriteToText(join(self._staging, self._index_name), shard_name_template=""))
         return StageOutput(index, None, counts)
 
@@ -163,7 +167,7 @@ class WriteRejects(beam.PTransform):
         runs = files | "WriteRuns" >> beam.ParDo(WriteRejectRuns(self._config, self._work),
                                                  beam.pvalue.AsSingleton(shards))
         return ((runs, shards)
-                | "Merge" >> MergeShards(self._staging, "rejects", self._config.seed)
+                | "Merge" >> MergeShards(self._staging, "rejects", self._config.seed, self._work)
                 | "Index" >> beam.io.WriteToText(join(self._staging, self._index_name), shard_name_template=""))
 
 
@@ -176,8 +180,8 @@ def rejects_shard_count(counts: dict, target_bytes: int) -> int:
 
 
 class _MergeShard(beam.DoFn):
-    def __init__(self, staging: str, kind: str, seed: int):
-        self._staging, self._kind, self._seed = staging, kind, seed
+    def __init__(self, staging: str, kind: str, seed: int, work: str):
+        self._staging, self._kind, self._seed, self._work = staging, kind, seed, work
 
     def setup(self):
         # A shard merges one run per unit at once: hundreds of open files on a big corpus. Let the process have
@@ -194,8 +198,11 @@ class _MergeShard(beam.DoFn):
             # Every run of a kind has its schema (the shards': tokens as the tokenizer's dtype; the rejects').
             schema = pa.ipc.open_stream(runs[0]).schema
             runs[0].seek(0)
-            with FileSystems.create(join(self._staging, name)) as out:
+            step = "WriteShards" if self._kind == "shards" else "WriteRejects"
+            with timed(self._work, step, f"merge-{shard:05d}") as took, \
+                    FileSystems.create(join(self._staging, name)) as out:
                 merged = merge_runs(runs, out, schema, self._seed)
+                took.docs, took.bytes = merged.rows, merged.bytes
         finally:
             for run in runs:
                 run.close()
@@ -207,14 +214,14 @@ class _MergeShard(beam.DoFn):
 class MergeShards(beam.PTransform):
     """(shard, run path) elements -> one shard file of `kind` per shard that has runs, and its index line."""
 
-    def __init__(self, staging: str, kind: str, seed: int):
+    def __init__(self, staging: str, kind: str, seed: int, work: str):
         super().__init__()
-        self._staging, self._kind, self._seed = staging, kind, seed
+        self._staging, self._kind, self._seed, self._work = staging, kind, seed, work
 
     def expand(self, pcolls):
         runs, count = pcolls
         return (runs
                 | "GroupRuns" >> beam.GroupByKey()
-                | "Merge" >> beam.ParDo(_MergeShard(self._staging, self._kind, self._seed),
+                | "Merge" >> beam.ParDo(_MergeShard(self._staging, self._kind, self._seed, self._work),
                                         beam.pvalue.AsSingleton(count)))
 
