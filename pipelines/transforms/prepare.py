@@ -33,7 +33,7 @@ from corpus.stages import FUNNEL_STAGES, STAGE_LANGID, STAGE_NORMALIZE, STAGE_RE
 from corpus.stats import CountBook
 from pipelines.memory import release_memory
 from pipelines.parquet_files import BufferedParquet
-from pipelines.progress import PROGRESS
+from pipelines.progress import PROGRESS, read_done
 from pipelines.timings import timed
 from pipelines.transforms.stage import RejectFile, StageOutput
 from pipelines.workdir import StepFolder, join, step_folder, write_bytes
@@ -57,7 +57,7 @@ class UnitSummary:
     @property
     def docs_read(self) -> int:
         """Documents (and read errors) that entered stage 1."""
-        return sum(v[0] for k, v in self.counts if k[0] == "funnel" and k[2] == STAGE_READ and k[3] == "in")
+        return read_done({"counts": self.counts})
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "source": self.source, "docs": self.docs,
