@@ -208,7 +208,8 @@ class DecideExact(beam.DoFn):
     def __init__(self, work: str):
         self._work = work
 
-    def process(self, element: tuple[int, list[ExactBlock]], numbering: Numbering):
+    def process(self, element, numbering: Numbering):
+        # element: (partition, its ExactBlocks). Not annotated: Beam would check it against what GroupByKey gives.
         p, blocks = element
         with timed(self._work, "Deduplicate", f"exact-{p:05d}"):
             yield self._decide(p, list(blocks), numbering)
