@@ -5,7 +5,7 @@ unit of input (or per shard), never one per document. Each step leaves its files
 fingerprint, so a rerun reuses what is finished. Every stage returns a StageOutput (kept, rejected, counts):
 
   ReadAndFilter   stages 1-6 per unit: read, normalize, language ID, quality, repetition, content -> docs + keys
-  Deduplicate     stages 7-9 on the key arrays: exact, near (MinHash LSH), decontamination -> decisions per unit
+  Deduplicate     stages 7-9 in partitions of keys: exact, near (MinHash LSH), decontamination -> decisions per unit
   TrainTokenizer  stage 11: a share-weighted sample of the survivors -> SentencePiece model (or the given one)
   Tokenize        stage 11 per unit: decisions applied (dedup rejects written), survivors tokenized (parts)
   Mix             stage 10: the plan from per-unit token histograms, and the number of shards it fills

@@ -8,7 +8,8 @@ import pyarrow as pa
 
 from corpus.config import DecontaminationConfig, DedupConfig, MinHashConfig
 from corpus.dedup import arrays
-from corpus.dedup.decide import decide, digest_partition, partition_duplicates, unit_rows
+from corpus.dedup.decide import decide, digest_partition, unit_rows
+from corpus.dedup.partitioned import KeyBlock, group_duplicates
 from corpus.intermediate import NO_KEY, SHORT_KEY, SIGNATURE_KEY, keys_schema
 
 NUM_PERM, BANDS, ROWS = 8, 4, 2
@@ -145,11 +146,17 @@ def test_exact_dedup_per_partition_decides_as_over_the_whole_corpus():
     whole = arrays.exact_duplicates(digests, priority, lambda at: [ids[int(i)] for i in at])
     for partitions in (1, 3, 7):
         part = digest_partition(digests, partitions)
-        pieces = [partition_duplicates(np.flatnonzero(part == p), digests[part == p], priority[part == p],
-                                       [ids[i] for i in np.flatnonzero(part == p)]) for p in range(partitions)]
-        docs = np.concatenate([r.docs for r in pieces])
-        named = np.concatenate([r.duplicate_of for r in pieces])
+        pieces = [group_duplicates(KeyBlock(np.flatnonzero(part == p), digests[part == p], priority[part == p],
+                                            np.ones(300, np.int64)[part == p],
+                                            [ids[i] for i in np.flatnonzero(part == p)]))
+                  for p in range(partitions)]
+        docs = np.concatenate([r.removed for r in pieces])
+        named = np.concatenate([r.target for r in pieces])
         order = np.argsort(docs)
         assert docs[order].tolist() == whole.docs.tolist()
         assert named[order].tolist() == whole.duplicate_of.tolist()
+        # Every survivor stands for its group: the copies of its text.
+        sizes = dict(zip(np.concatenate([r.survivors for r in pieces]).tolist(),
+                         np.concatenate([r.sizes for r in pieces]).tolist()))
+        assert sizes == {s: int((texts == texts[s]).sum()) for s in set(whole.duplicate_of.tolist())}
     assert len(whole.docs) == 300 - len(np.unique(texts))

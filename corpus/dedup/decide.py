@@ -1,7 +1,10 @@
-"""Stages 7-9 decided over the key arrays of every document: exact dedup, MinHash near dedup, decontamination.
+"""Stages 7-9 decided in one process over the key arrays of every document: exact dedup, MinHash near dedup,
+decontamination. The pipeline decides them in partitions (corpus.dedup.partitioned, wired by
+pipelines/transforms/dedup.py); this is the reference those steps are tested against, and the shared pieces
+(STAGES, banding_for, digest_partition).
 
-Plain functions over numpy arrays and a `DedupKeys` reader the caller passes in (pipelines/transforms/dedup.py reads
-the prepared units' files): the reader numbers every document 0..n-1 and gives whole key columns (a column at a
+Plain functions over numpy arrays and a `DedupKeys` reader the caller passes in: the reader numbers every document
+0..n-1 and gives whole key columns (a column at a
 time: digests ~40 bytes a document, one LSH band 8 bytes a document), and, for the few documents in a duplicate
 group or a candidate pair, their ids, signatures and, for pairs near the threshold, their text. The decisions come
 back as arrays over those numbers, with the funnel and dedup counts.
@@ -73,23 +76,10 @@ def digest_partition(digests: np.ndarray, partitions: int) -> np.ndarray:
     return ((head * np.uint64(partitions)) >> np.uint64(32)).astype(np.int64)
 
 
-def partition_duplicates(numbers: np.ndarray, digests: np.ndarray, priority: np.ndarray,
-                         ids: Sequence[str]) -> Removed:
-    """Exact dedup of one digest partition: documents given by their global `numbers` with their (k, 16) digests,
-    priorities and ids. Every group of equal digests is whole here, so its survivor is the one the whole corpus
-    would choose (`survivor_order`). Returns the removed documents and the survivors they name, as global
-    numbers, ascending."""
-    numbers = np.asarray(numbers, dtype=np.int64)
-    local = arrays.exact_duplicates(digests, np.asarray(priority, dtype=np.int64),
-                                    lambda at: [ids[int(i)] for i in at])
-    docs, named = numbers[local.docs], numbers[local.duplicate_of]
-    order = np.argsort(docs, kind="stable")
-    return Removed(docs[order], named[order])
-
-
 def decide(keys: DedupKeys, config: DedupConfig, exact: Removed | None = None) -> Decisions:
-    """Stages 7-9 over all documents, in the order of corpus.dedup.arrays' flow. `exact`: stage 7's removals when
-    they were decided per digest partition (`partition_duplicates`); else they are decided here."""
+    """Stages 7-9 over all documents in one process, in the order of corpus.dedup.arrays' flow: the reference the
+    partitioned steps (corpus.dedup.partitioned) are tested against. `exact`: stage 7's removals, if decided
+    elsewhere."""
     n = keys.n
     mh = config.minhash
     priority = keys.priority

@@ -1,23 +1,32 @@
-"""Stages 7-9 as Beam steps: the prepared units' documents numbered globally (units in key order, rows in order),
-exact dedup decided per digest partition on as many workers as there are partitions, then the rest decided by
-`corpus.dedup.decide`, and the decisions written back as one small file per unit (`<work>/dedup/<unit>.parquet`:
-the rows removed and the survivors of clusters), with the funnel and dedup counts.
+"""Stages 7-9 as Beam steps, partitioned so that no step but the one over verified pairs grows with the corpus
+(the decisions are `corpus.dedup.partitioned`'s; this module only routes records between them).
 
-  Number          every unit's first document number, the partition count, the step's fingerprint (one record)
-  ExactKeys       per unit: its digests, priorities and ids, cut by digest range into one block per partition
-  DecideExact     per partition (GroupByKey): its duplicate groups, whole there -> `<work>/dedup/exact/part-P`
-  Decide          one worker: the exact removals read back, then near dedup and decontamination over key arrays
-                  (one LSH band at a time, 8 bytes a document), and the decision files per unit.
+Documents are numbered globally (units in key order, rows in order). Each unit sends each partition the keys of
+its own documents that fall there (GroupByKey on the partition); what a partition decides goes back to the units
+(GroupByKey on the unit). Text never travels: a step that needs a few documents' signatures, ids or texts sends
+their numbers to their units, which read those rows and send them back.
 
-Only the documents in a duplicate group or a candidate pair are looked at further: their signatures, ids and, for
-pairs near the threshold, their text.
+  Number         every unit's first document number, the partition count, the step's fingerprint (one record)
+  ExactKeys      per unit: digests, priorities, ids -> digest ranges
+  DecideExact    per digest range: its duplicate groups (stage 7) -> units; exact removals -> hop ranges
+  NearKeys       per unit, with its stage 7 outcome: short keys -> short-key ranges, band hashes -> (band, range)
+  DecideShort    per short-key range: its groups (stage 8's short documents) -> units and hop ranges
+  BandPairs      per (band, hash range): candidate pairs -> pair partitions (by their first document)
+  UniquePairs    per pair partition: its distinct pairs; the members' numbers -> their units
+  ReadMembers    per unit: those members' signatures, ids, priorities, exact cluster sizes -> pair partitions
+  Estimate       per pair partition: sure pairs -> Resolve; uncertain pairs -> text requests to their units
+  ReadTexts      per unit: those texts -> pair partitions; ExactCheck there keeps the uncertain pairs that hold
+  Resolve        one worker, verified pairs only: components and survivors -> units and hop ranges
+  Hop            per range of survivors: an exact duplicate of a document stage 8 removed names that one's survivor
+  DecideUnit     per unit: its decisions file (`<work>/dedup/<unit>.parquet`), counts and largest clusters
+  Finish         one record: the counts summed, the step's done file
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterable, NamedTuple
 
 import apache_beam as beam
 import numpy as np
@@ -26,36 +35,61 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import Config
-from corpus.dedup.arrays import Removed
-from corpus.dedup.decide import banding_for, decide, digest_partition, partition_duplicates, unit_rows
-from corpus.intermediate import DECISIONS_SCHEMA, keys_schema
-from corpus.stages import STAGE_EXACT_DEDUP
+from corpus.dedup import partitioned as parts
+from corpus.dedup.decide import LARGEST_CLUSTERS, banding_for, digest_partition
+from corpus.dedup.partitioned import Edges, HopBlock, KeyBlock, Members, PairCounts, UnitOutcome
+from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY
+from corpus.stats import merge_counts
 from pipelines.parquet_files import iter_batches, read_table
 from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.stage import StageOutput
 from pipelines.timings import timed
-from pipelines.workdir import StepFolder, delete_tree, fingerprint, join, write_bytes
+from pipelines.workdir import StepFolder, fingerprint, join, write_bytes
 
 STEP = "dedup"
-EXACT = "exact"           # the exact removals of each partition, below the step's folder until it finishes
+TIMED = "Deduplicate"
 
 
 class Numbering(NamedTuple):
     """Every prepared unit's place in the global numbering of documents, and how the corpus is partitioned."""
 
-    starts: dict[str, int]      # unit key -> the number of its first document (units with documents only)
-    partitions: int             # digest partitions of exact dedup
-    fingerprint: str            # the dedup step's: nothing is partitioned when its decisions are already there
+    keys: list[str]             # units with documents, in key order
+    starts: np.ndarray          # (units + 1,) each one's first document number, then the number of documents
+    folders: list[str]
+    priorities: list[int]       # each unit's source's priority
+    partitions: int             # ranges of digests, of band hashes, of pair and survivor numbers
+    fingerprint: str            # the dedup step's: nothing is done when its decisions are already there
     done: bool
 
+    @property
+    def n(self) -> int:
+        return int(self.starts[-1])
 
-class ExactBlock(NamedTuple):
-    """One unit's documents that fall in one digest partition."""
+    def unit_of(self, numbers: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.starts, numbers, side="right") - 1
 
-    numbers: np.ndarray         # (k,) int64 global numbers
-    digests: np.ndarray         # (k, 16) uint8
-    priority: np.ndarray        # (k,) int64
-    ids: list[str]
+    def by_unit(self, numbers: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
+        """(unit index, the rows there) for ascending global numbers."""
+        units = self.unit_of(numbers)
+        for u in np.unique(units).tolist():
+            yield u, numbers[units == u] - self.starts[u]
+
+
+class Request(NamedTuple):
+    """Rows of a unit that a partition wants read."""
+
+    owner: Any                  # the asking partition's key
+    rows: np.ndarray            # ascending
+
+
+class Texts(NamedTuple):
+    numbers: np.ndarray
+    texts: list[str]
+
+
+class UnitResult(NamedTuple):
+    counts: list
+    largest: list[tuple[int, str, str]]
 
 
 class DedupResult(NamedTuple):
@@ -67,56 +101,38 @@ class DedupResult(NamedTuple):
     counts: list
 
 
-class UnitKeys:
-    """The prepared units as one numbered list of documents (number <-> unit, row) and readers of their columns:
-    `corpus.dedup.decide.DedupKeys` over the units' `keys.parquet` and `docs.parquet`."""
+def read_rows(folder: str, file: str, column: str, rows: np.ndarray) -> list[Any]:
+    """Values of one column of a unit file at chosen rows (ascending): only that column is read, a batch at a time,
+    and only the chosen rows are converted."""
+    values: list[Any] = []
+    offset = 0
+    for batch in iter_batches(join(folder, file), columns=[column]):
+        inside = rows[(rows >= offset) & (rows < offset + batch.num_rows)]
+        if len(inside):
+            values += batch.column(0).take(pa.array(inside - offset)).to_pylist()
+        offset += batch.num_rows
+    return values
 
-    def __init__(self, units: list[UnitSummary], priorities: dict[str, int], key_types: pa.Schema):
-        self.units = sorted((u for u in units if u.docs), key=lambda u: u.key)
-        sizes = np.array([u.docs for u in self.units], dtype=np.int64)
-        self.starts = np.concatenate(([0], np.cumsum(sizes)))
-        self.n = int(self.starts[-1])
-        self.unit_of = np.repeat(np.arange(len(self.units)), sizes)
-        self.source_names = sorted({u.source for u in self.units})
-        self.source_of = np.repeat([self.source_names.index(u.source) for u in self.units], sizes).astype(np.int16)
-        self.priority = np.repeat([priorities.get(u.source, 0) for u in self.units], sizes).astype(np.int64)
-        self.key_types = key_types
 
-    def column(self, name: str) -> pa.ChunkedArray:
-        """One key column over every document (a unit at a time; the caller keeps only what it converts)."""
-        chunks = [chunk for u in self.units
-                  for chunk in read_table(join(u.folder, "keys.parquet"), [name])[name].chunks]
-        return pa.chunked_array(chunks, type=self.key_types.field(name).type)
+def _ids_reader(numbering: Numbering):
+    """ids_of(global numbers) -> their ids, read in their units' files (hot buckets' ties only)."""
+    def ids_of(numbers: np.ndarray) -> list[str]:
+        numbers = np.asarray(numbers, dtype=np.int64)
+        order = np.argsort(numbers, kind="stable")
+        found: list[str] = []
+        for u, rows in numbering.by_unit(numbers[order]):
+            found += read_rows(numbering.folders[u], "docs.parquet", "id", rows)
+        out = [""] * len(numbers)
+        for at, value in zip(order.tolist(), found):
+            out[at] = value
+        return out
+    return ids_of
 
-    def ids(self, numbers: np.ndarray) -> Sequence[str]:
-        return self._values(numbers, "docs.parquet", "id")
 
-    def signatures(self, numbers: np.ndarray) -> Sequence[bytes]:
-        return self._values(numbers, "keys.parquet", "signature")
-
-    def texts(self, numbers: np.ndarray) -> Sequence[str]:
-        return self._values(numbers, "docs.parquet", "text")
-
-    def _values(self, numbers: np.ndarray, file: str, column: str) -> list[Any]:
-        found = self._rows_of(numbers, file, column)
-        return [found[int(i)] for i in np.asarray(numbers)]
-
-    def _rows_of(self, numbers: np.ndarray, file: str, column: str) -> dict[int, Any]:
-        """Chosen documents' values of one column of a unit file: only that column is read, a batch at a time,
-        and only the chosen rows are converted."""
-        wanted: dict[int, Any] = {}
-        numbers = np.unique(np.asarray(numbers, dtype=np.int64))
-        for u in np.unique(self.unit_of[numbers]).tolist():
-            start = int(self.starts[u])
-            rows = numbers[self.unit_of[numbers] == u] - start
-            offset = 0
-            for batch in iter_batches(join(self.units[u].folder, file), columns=[column]):
-                inside = rows[(rows >= offset) & (rows < offset + batch.num_rows)]
-                if len(inside):
-                    values = batch.column(0).take(pa.array(inside - offset)).to_pylist()
-                    wanted.update(zip((inside + start).tolist(), values))
-                offset += batch.num_rows
-        return wanted
+def _digests(column: pa.ChunkedArray | pa.Array, count: int) -> np.ndarray:
+    """(count, 16) uint8 straight from Arrow's buffer of fixed-size 16-byte values (no object per document)."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return np.frombuffer(column.buffers()[1], dtype=np.uint8, count=16 * count).reshape(count, 16)
 
 
 class Deduplicate(beam.PTransform):
@@ -129,15 +145,63 @@ class Deduplicate(beam.PTransform):
         self._config, self._work = config, work
 
     def expand(self, prepared):
+        cfg, work = self._config, self._work
         units = prepared | "AllUnits" >> beam.combiners.ToList()
-        numbering = units | "Number" >> beam.Map(self._numbering)
+        numbering = beam.pvalue.AsSingleton(units | "Number" >> beam.Map(self._numbering))
+        by_unit = prepared | "ByUnit" >> beam.Map(lambda u: (u.key, u))
+
         exact = (prepared
-                 | "ExactKeys" >> beam.ParDo(ExactKeys(self._config, self._work), beam.pvalue.AsSingleton(numbering))
-                 | "ByPartition" >> beam.GroupByKey()
-                 | "DecideExact" >> beam.ParDo(DecideExact(self._work), beam.pvalue.AsSingleton(numbering)))
-        decided = units | "Decide" >> beam.Map(self._decide, beam.pvalue.AsList(exact))
-        counts = decided | "Counts" >> beam.FlatMap(lambda d: [(tuple(k), tuple(v)) for k, v in d.counts])
-        return StageOutput(decided, None, counts)
+                 | "ExactKeys" >> beam.ParDo(ExactKeys(cfg, work), numbering)
+                 | "ByDigest" >> beam.GroupByKey()
+                 | "DecideExact" >> beam.ParDo(DecideGroups(work, "exact"), numbering).with_outputs("hop",
+                                                                                                      main="units"))
+        near_keys = ({"unit": by_unit, "exact": exact.units}
+                     | "WithExact" >> beam.CoGroupByKey()
+                     | "NearKeys" >> beam.ParDo(NearKeys(cfg, work), numbering).with_outputs("short", "band",
+                                                                                             main="exact"))
+        short = (near_keys.short
+                 | "ByShortKey" >> beam.GroupByKey()
+                 | "DecideShort" >> beam.ParDo(DecideGroups(work, "short"), numbering).with_outputs("hop",
+                                                                                                      main="units"))
+        pairs = (near_keys.band
+                 | "ByBand" >> beam.GroupByKey()
+                 | "BandPairs" >> beam.ParDo(BandPairs(cfg, work), numbering).with_outputs("stats", main="pairs")
+                 )
+        unique = (pairs.pairs
+                  | "ByPair" >> beam.GroupByKey()
+                  | "UniquePairs" >> beam.ParDo(UniquePairs(work), numbering).with_outputs("requests",
+                                                                                          main="pairs"))
+        members = ({"unit": by_unit, "exact": near_keys.exact, "requests": unique.requests}
+                   | "MembersOfUnit" >> beam.CoGroupByKey()
+                   | "ReadMembers" >> beam.ParDo(ReadMembers(work), numbering))
+        estimated = ({"pairs": unique.pairs, "members": members}
+                     | "PairsWithMembers" >> beam.CoGroupByKey()
+                     | "Estimate" >> beam.ParDo(Estimate(cfg, work), numbering).with_outputs(
+                         "uncertain", "requests", "stats", main="edges"))
+        texts = ({"unit": by_unit, "requests": estimated.requests}
+                 | "TextsOfUnit" >> beam.CoGroupByKey()
+                 | "ReadTexts" >> beam.ParDo(ReadTexts(work), numbering))
+        checked = ({"pairs": estimated.uncertain, "texts": texts}
+                   | "UncertainWithTexts" >> beam.CoGroupByKey()
+                   | "ExactCheck" >> beam.ParDo(ExactCheck(cfg, work)).with_outputs("stats", main="edges"))
+        resolved = ((estimated.edges, checked.edges)
+                    | "VerifiedPairs" >> beam.Flatten()
+                    | "AllPairs" >> beam.combiners.ToList()
+                    | "Resolve" >> beam.ParDo(Resolve(work), numbering).with_outputs("hop", main="units"))
+        hopped = ((exact.hop, short.hop, resolved.hop)
+                  | "HopBlocks" >> beam.Flatten()
+                  | "BySurvivor" >> beam.GroupByKey()
+                  | "Hop" >> beam.ParDo(Hop(), numbering))
+        decided = ({"unit": by_unit, "exact": near_keys.exact, "near": (short.units, resolved.units)
+                    | "NearOutcomes" >> beam.Flatten(), "hop": hopped}
+                   | "AllOfUnit" >> beam.CoGroupByKey()
+                   | "DecideUnit" >> beam.ParDo(DecideUnit(cfg, work), numbering))
+        stats = ((pairs.stats, estimated.stats, checked.stats) | "PairStats" >> beam.Flatten())
+        result = (decided
+                  | "UnitResults" >> beam.combiners.ToList()
+                  | "Finish" >> beam.Map(self._finish, numbering, beam.pvalue.AsList(stats)))
+        counts = result | "Counts" >> beam.FlatMap(lambda d: [(tuple(k), tuple(v)) for k, v in d.counts])
+        return StageOutput(result, None, counts)
 
     def _expected(self, units: list[UnitSummary]) -> str:
         cfg = self._config
@@ -147,37 +211,40 @@ class Deduplicate(beam.PTransform):
         return fingerprint("dedup", sorted((u.key, u.fingerprint) for u in units), settings, priorities)
 
     def _numbering(self, units: list[UnitSummary]) -> Numbering:
+        priorities = {s.name: s.priority for s in self._config.sources}
         ordered = sorted((u for u in units if u.docs), key=lambda u: u.key)
-        starts = np.concatenate(([0], np.cumsum([u.docs for u in ordered], dtype=np.int64)))
+        starts = np.concatenate(([0], np.cumsum([u.docs for u in ordered], dtype=np.int64))).astype(np.int64)
         expected = self._expected(units)
         partitions = max(1, -(-int(starts[-1]) // self._config.dedup.partition_docs))
-        done = StepFolder(join(self._work, STEP)).done(expected) is not None
-        return Numbering({u.key: int(s) for u, s in zip(ordered, starts)}, partitions, expected, done)
-
-    def _decide(self, units: list[UnitSummary], exact_parts: list[str]) -> DedupResult:
-        cfg = self._config
-        priorities = {s.name: s.priority for s in cfg.sources}
-        expected = self._expected(units)
         folder = StepFolder(join(self._work, STEP))
-        done = folder.done(expected)
-        if done is None:
+        done = folder.done(expected) is not None
+        if not done:
             folder.start()
-            mh = cfg.dedup.minhash
-            with timed(self._work, "Deduplicate", "decide") as took:
-                keys = UnitKeys(units, priorities, keys_schema(mh.num_perm, banding_for(mh).bands))
-                decisions = decide(keys, cfg.dedup, exact=_read_exact(exact_parts) if cfg.dedup.exact else None)
-                _write_decisions(keys, folder, decisions)
-                entering = [v for k, v in decisions.counts
-                            if k[0] == "funnel" and k[2:] == [STAGE_EXACT_DEDUP, "in"]]
-                took.docs, took.bytes = sum(v[0] for v in entering), sum(v[1] for v in entering)
-            done = {"counts": decisions.counts}
-            folder.finish(expected, done)
-            delete_tree(folder.file(EXACT))
-        return DedupResult(expected, folder.path, done["counts"])
+        return Numbering([u.key for u in ordered], starts, [u.folder for u in ordered],
+                         [priorities.get(u.source, 0) for u in ordered], partitions, expected, done)
+
+    def _finish(self, results: list[UnitResult], numbering: Numbering, stats: list[PairCounts]) -> DedupResult:
+        folder = StepFolder(join(self._work, STEP))
+        if numbering.done:
+            return DedupResult(numbering.fingerprint, folder.path, folder.done(numbering.fingerprint)["counts"])
+        merged = merge_counts((tuple(k), tuple(v)) for r in results for k, v in r.counts)
+        mh = self._config.dedup.minhash
+        if mh.enabled and numbering.n:
+            total = PairCounts(*(sum(column) for column in zip(PairCounts(), *stats)))
+            for name, value in (("candidate_pairs", (total.candidate_pairs, 0)),
+                                ("exact_checked_pairs", (total.exact_checked_pairs, 0)),
+                                ("verified_pairs", (total.verified_pairs, 0)),
+                                ("hot_buckets", (total.hot_buckets, total.hot_bucket_members))):
+                merged[("dedup", "near", name, "")] = value
+        for size, doc_id, source in sorted(c for r in results for c in r.largest)[:LARGEST_CLUSTERS]:
+            merged[("dedup", "largest", doc_id, source)] = (-size, 0)
+        counts = [[list(k), list(v)] for k, v in sorted(merged.items())]
+        folder.finish(numbering.fingerprint, {"counts": counts})
+        return DedupResult(numbering.fingerprint, folder.path, counts)
 
 
 class ExactKeys(beam.DoFn):
-    """UnitSummary -> (partition, ExactBlock) for each digest partition its documents fall in."""
+    """UnitSummary -> (digest range, KeyBlock) for each range its documents fall in (stage 7)."""
 
     def __init__(self, config: Config, work: str):
         self._config, self._work = config, work
@@ -185,69 +252,314 @@ class ExactKeys(beam.DoFn):
     def process(self, unit: UnitSummary, numbering: Numbering):
         if numbering.done or not self._config.dedup.exact or not unit.docs:
             return
-        with timed(self._work, "Deduplicate", f"exact-keys-{unit.key}"):
-            yield from self._blocks(unit, numbering)
-
-    def _blocks(self, unit: UnitSummary, numbering: Numbering):
-        digests = read_table(join(unit.folder, "keys.parquet"), ["digest"])["digest"].combine_chunks()
-        digests = np.frombuffer(digests.buffers()[1], dtype=np.uint8, count=16 * unit.docs).reshape(unit.docs, 16)
-        ids = read_table(join(unit.folder, "docs.parquet"), ["id"])["id"].to_pylist()
-        numbers = numbering.starts[unit.key] + np.arange(unit.docs, dtype=np.int64)
-        priority = {s.name: s.priority for s in self._config.sources}.get(unit.source, 0)
-        partition = digest_partition(digests, numbering.partitions)
-        for p in np.unique(partition).tolist():
-            mine = np.flatnonzero(partition == p)
-            yield p, ExactBlock(numbers[mine], digests[mine], np.full(len(mine), priority, dtype=np.int64),
-                                [ids[i] for i in mine.tolist()])
+        with timed(self._work, TIMED, f"exact-keys-{unit.key}"):
+            digests = _digests(read_table(join(unit.folder, "keys.parquet"), ["digest"])["digest"], unit.docs)
+            ids = read_table(join(unit.folder, "docs.parquet"), ["id"])["id"].to_pylist()
+            u = numbering.keys.index(unit.key)
+            numbers = numbering.starts[u] + np.arange(unit.docs, dtype=np.int64)
+            priority = np.full(unit.docs, numbering.priorities[u], dtype=np.int64)
+            partition = digest_partition(digests, numbering.partitions)
+            for p in np.unique(partition).tolist():
+                mine = np.flatnonzero(partition == p)
+                yield p, KeyBlock(numbers[mine], digests[mine], priority[mine], np.ones(len(mine), np.int64),
+                                  [ids[i] for i in mine.tolist()])
 
 
-class DecideExact(beam.DoFn):
-    """(partition, its blocks) -> the path of its exact removals (global numbers): every group of equal digests
-    lies whole in one partition, so each is decided alone."""
+class DecideGroups(beam.DoFn):
+    """(range, its KeyBlocks) -> (unit key, UnitOutcome) per unit it decided about, and tagged "hop": the
+    removals keyed by the hop range of the survivor (stage 7) or of the removed document (stage 8)."""
+
+    def __init__(self, work: str, kind: str):
+        self._work, self._kind = work, kind
+
+    def process(self, element, numbering: Numbering):
+        # element: (range, its KeyBlocks). Not annotated: Beam would check it against what GroupByKey gives.
+        p, blocks = element
+        with timed(self._work, TIMED, f"{self._kind}-{p:05d}"):
+            outcome = parts.group_duplicates(parts.merge_blocks(list(blocks)))
+            for u, piece in parts.split_by_unit(outcome, numbering.starts):
+                yield numbering.keys[u], piece
+            yield from _hop_blocks(outcome, numbering, near=self._kind != "exact")
+
+
+def _hop_blocks(outcome: parts.Outcome, numbering: Numbering, near: bool):
+    """An outcome's removals for the hop join: stage 7's by their survivor's range, stage 8's by their own."""
+    on = outcome.removed if near else outcome.target
+    ranges = parts.number_partition(on, numbering.n, numbering.partitions)
+    for h in np.unique(ranges).tolist():
+        at = np.flatnonzero(ranges == h)
+        yield beam.pvalue.TaggedOutput("hop", (h, HopBlock(
+            outcome.removed[at], outcome.target[at],
+            [outcome.target_ids[i] for i in at.tolist()] if near else [], near)))
+
+
+class NearKeys(beam.DoFn):
+    """(unit key, {unit, its stage 7 pieces}) -> the unit's stage 7 outcome (main, for later joins), its short
+    documents' keys (tagged "short", by short-key range) and its band hashes (tagged "band", by (band, range)),
+    of the documents stage 7 kept."""
+
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+
+    def process(self, element, numbering: Numbering):
+        key, joined = element
+        if numbering.done or not joined["unit"] or not joined["unit"][0].docs:
+            return
+        unit = joined["unit"][0]
+        exact = parts.merge_unit_outcomes(list(joined["exact"]))
+        yield key, exact
+        mh = self._config.dedup.minhash
+        if not mh.enabled:
+            return
+        with timed(self._work, TIMED, f"near-keys-{key}"):
+            u = numbering.keys.index(key)
+            alive = np.ones(unit.docs, dtype=bool)
+            alive[exact.removed] = False
+            weight = np.ones(unit.docs, dtype=np.int64)
+            weight[exact.survivors] = exact.sizes
+            numbers = numbering.starts[u] + np.arange(unit.docs, dtype=np.int64)
+            priority = np.full(unit.docs, numbering.priorities[u], dtype=np.int64)
+            bands = banding_for(mh).bands
+            table = read_table(join(unit.folder, "keys.parquet"),
+                               ["key_kind", "short_key", *(f"band_{b}" for b in range(bands))])
+            kind = table["key_kind"].to_numpy()
+            short = np.flatnonzero(alive & (kind == SHORT_KEY))
+            if len(short):
+                keys = _digests(table["short_key"].take(pa.array(short)), len(short))
+                ids = read_rows(unit.folder, "docs.parquet", "id", short)
+                ranges = digest_partition(keys, numbering.partitions)
+                for p in np.unique(ranges).tolist():
+                    at = np.flatnonzero(ranges == p)
+                    rows = short[at]
+                    yield beam.pvalue.TaggedOutput("short", (p, KeyBlock(
+                        numbers[rows], keys[at], priority[rows], weight[rows], [ids[i] for i in at.tolist()])))
+            long = np.flatnonzero(alive & (kind == SIGNATURE_KEY))
+            if not len(long):
+                return
+            for b in range(bands):
+                hashes = table[f"band_{b}"].take(pa.array(long)).to_numpy()
+                ranges = parts.hash_partition(hashes, numbering.partitions)
+                for r in np.unique(ranges).tolist():
+                    at = np.flatnonzero(ranges == r)
+                    rows = long[at]
+                    yield beam.pvalue.TaggedOutput("band", ((b, r), KeyBlock(
+                        numbers[rows], hashes[at], priority[rows], np.zeros(0, np.int64), None)))
+
+
+class BandPairs(beam.DoFn):
+    """((band, range), its KeyBlocks) -> (pair partition, pairs) by each pair's first document; tagged "stats":
+    the hot buckets."""
+
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+
+    def process(self, element, numbering: Numbering):
+        (b, r), blocks = element
+        with timed(self._work, TIMED, f"band-{b:03d}-{r:05d}"):
+            blocks = list(blocks)
+            numbers = np.concatenate([x.numbers for x in blocks])
+            order = np.argsort(numbers, kind="stable")
+            block = KeyBlock(numbers[order], np.concatenate([x.keys for x in blocks])[order],
+                             np.concatenate([x.priority for x in blocks])[order], np.zeros(0, np.int64), None)
+            pairs, stats = parts.band_pairs(block, _ids_reader(numbering), self._config.dedup.minhash.hot_bucket_size)
+            yield beam.pvalue.TaggedOutput("stats", stats)
+            owners = parts.number_partition(pairs[:, 0], numbering.n, numbering.partitions)
+            for p in np.unique(owners).tolist():
+                yield p, pairs[owners == p]
+
+
+class UniquePairs(beam.DoFn):
+    """(pair partition, pair arrays) -> (pair partition, its distinct pairs); tagged "requests": (unit key,
+    Request) for the signatures of their members."""
 
     def __init__(self, work: str):
         self._work = work
 
     def process(self, element, numbering: Numbering):
-        # element: (partition, its ExactBlocks). Not annotated: Beam would check it against what GroupByKey gives.
-        p, blocks = element
-        with timed(self._work, "Deduplicate", f"exact-{p:05d}"):
-            yield self._decide(p, list(blocks), numbering)
-
-    def _decide(self, p: int, blocks: list[ExactBlock], numbering: Numbering) -> str:
-        removed = partition_duplicates(np.concatenate([b.numbers for b in blocks]),
-                                       np.concatenate([b.digests for b in blocks]),
-                                       np.concatenate([b.priority for b in blocks]),
-                                       [i for b in blocks for i in b.ids])
-        path = join(self._work, STEP, EXACT, numbering.fingerprint, f"part-{p:05d}.parquet")
-        table = pa.table({"doc": removed.docs, "duplicate_of": removed.duplicate_of})
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        write_bytes(path, buffer.getvalue())
-        return path
+        p, chunks = element
+        with timed(self._work, TIMED, f"pairs-{p:05d}"):
+            pairs = parts.arrays.unique_pairs(*chunks)
+            yield p, pairs
+            for u, rows in numbering.by_unit(np.unique(pairs)):
+                yield beam.pvalue.TaggedOutput("requests", (numbering.keys[u], Request(p, rows)))
 
 
-def _read_exact(paths: list[str]) -> Removed:
-    """Stage 7's removals of every partition, as one Removed in ascending document numbers."""
-    tables = [read_table(path) for path in sorted(paths)]
-    docs = np.concatenate([t["doc"].to_numpy() for t in tables] or [np.zeros(0, np.int64)])
-    named = np.concatenate([t["duplicate_of"].to_numpy() for t in tables] or [np.zeros(0, np.int64)])
-    order = np.argsort(docs, kind="stable")
-    return Removed(docs[order].astype(np.int64), named[order].astype(np.int64))
+def _requested(joined) -> tuple[UnitSummary, list[Request], np.ndarray]:
+    """A unit, the requests made of it, and every row they ask for (ascending: each is read once)."""
+    requests = list(joined["requests"])
+    return joined["unit"][0], requests, np.unique(np.concatenate([r.rows for r in requests]))
 
 
-def _write_decisions(keys: UnitKeys, folder: StepFolder, decisions) -> None:
-    """One small file per unit with the rows that were removed or survive a cluster; none for a quiet unit."""
-    for u, unit in enumerate(keys.units):
-        path = folder.file(f"{unit.key}.parquet")
-        rows = unit_rows(decisions, int(keys.starts[u]), int(keys.starts[u + 1]))
-        if not rows:
-            if FileSystems.exists(path):
-                FileSystems.delete([path])
-            continue
-        buffer = io.BytesIO()
-        pq.write_table(pa.Table.from_pylist(rows, schema=DECISIONS_SCHEMA), buffer, compression="zstd")
-        write_bytes(path, buffer.getvalue())
+class ReadMembers(beam.DoFn):
+    """(unit key, {unit, exact outcome, requests}) -> (pair partition, Members) for each request: the rows'
+    signatures and ids read once for all of them, their priority and exact cluster size."""
+
+    def __init__(self, work: str):
+        self._work = work
+
+    def process(self, element, numbering: Numbering):
+        key, joined = element
+        if not joined["requests"]:
+            return
+        unit, requests, rows = _requested(joined)
+        exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
+        with timed(self._work, TIMED, f"members-{key}"):
+            u = numbering.keys.index(key)
+            signatures = read_rows(unit.folder, "keys.parquet", "signature", rows)
+            matrix = np.frombuffer(b"".join(signatures), dtype="<u4").reshape(len(rows), -1).astype(np.uint32)
+            ids = read_rows(unit.folder, "docs.parquet", "id", rows)
+            weight = np.ones(unit.docs, dtype=np.int64)
+            weight[exact.survivors] = exact.sizes
+            for request in requests:
+                at = np.searchsorted(rows, request.rows)
+                yield request.owner, Members(numbering.starts[u] + request.rows,
+                                             np.full(len(at), numbering.priorities[u], dtype=np.int64),
+                                             weight[request.rows], [ids[i] for i in at.tolist()], matrix[at])
+
+
+class Estimate(beam.DoFn):
+    """(pair partition, {pairs, members}) -> Edges of the sure pairs; tagged "uncertain": (pair partition, Edges)
+    of those too close to call, "requests": their members' texts asked of their units, "stats"."""
+
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+
+    def process(self, element, numbering: Numbering):
+        p, joined = element
+        if not joined["pairs"]:
+            return
+        mh = self._config.dedup.minhash
+        with timed(self._work, TIMED, f"estimate-{p:05d}"):
+            pairs = joined["pairs"][0]
+            members = parts.merge_members(list(joined["members"]))
+            sure, uncertain = parts.estimate_pairs(pairs, members, mh.threshold, mh.num_perm, mh.exact_check_sigmas)
+            members = members._replace(signatures=np.zeros((len(members.numbers), 0), np.uint32))
+            yield Edges(sure, _members_of(sure, members))
+            yield beam.pvalue.TaggedOutput("stats", PairCounts(candidate_pairs=len(pairs),
+                                                               exact_checked_pairs=len(uncertain),
+                                                               verified_pairs=len(sure)))
+            if len(uncertain):
+                yield beam.pvalue.TaggedOutput("uncertain", (p, Edges(uncertain, _members_of(uncertain, members))))
+                for u, rows in numbering.by_unit(np.unique(uncertain)):
+                    yield beam.pvalue.TaggedOutput("requests", (numbering.keys[u], Request(p, rows)))
+
+
+def _members_of(pairs: np.ndarray, members: Members) -> Members:
+    at = np.searchsorted(members.numbers, np.unique(pairs))
+    return Members(members.numbers[at], members.priority[at], members.weight[at],
+                   [members.ids[i] for i in at.tolist()], members.signatures[at])
+
+
+class ReadTexts(beam.DoFn):
+    """(unit key, {unit, requests}) -> (pair partition, Texts) of the rows each asked for."""
+
+    def __init__(self, work: str):
+        self._work = work
+
+    def process(self, element, numbering: Numbering):
+        key, joined = element
+        if not joined["requests"]:
+            return
+        unit, requests, rows = _requested(joined)
+        with timed(self._work, TIMED, f"texts-{key}"):
+            u = numbering.keys.index(key)
+            texts = read_rows(unit.folder, "docs.parquet", "text", rows)
+            for request in requests:
+                at = np.searchsorted(rows, request.rows)
+                yield request.owner, Texts(numbering.starts[u] + request.rows, [texts[i] for i in at.tolist()])
+
+
+class ExactCheck(beam.DoFn):
+    """(pair partition, {uncertain Edges, Texts}) -> Edges of the pairs whose shingle sets reach the threshold."""
+
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+
+    def process(self, element):
+        p, joined = element
+        mh = self._config.dedup.minhash
+        with timed(self._work, TIMED, f"exact-check-{p:05d}"):
+            uncertain = joined["pairs"][0]
+            found = list(joined["texts"])
+            numbers = np.concatenate([t.numbers for t in found])
+            texts = [t for part in found for t in part.texts]
+            order = np.argsort(numbers, kind="stable")
+            held = parts.exact_check(uncertain.pairs, numbers[order], [texts[i] for i in order.tolist()],
+                                     mh.ngram, mh.threshold)
+            yield Edges(held, _members_of(held, uncertain.members))
+            yield beam.pvalue.TaggedOutput("stats", PairCounts(verified_pairs=len(held)))
+
+
+class Resolve(beam.DoFn):
+    """[Edges of every pair partition] -> (unit key, UnitOutcome) of stage 8's removals and survivors; tagged
+    "hop": the removals by their hop range."""
+
+    def __init__(self, work: str):
+        self._work = work
+
+    def process(self, edges, numbering: Numbering):
+        # edges: every pair partition's Edges, in any order (resolve's decisions do not depend on it).
+        if numbering.done:
+            return
+        with timed(self._work, TIMED, "resolve"):
+            outcome = parts.resolve(list(edges))
+            for u, piece in parts.split_by_unit(outcome, numbering.starts):
+                yield numbering.keys[u], piece
+            yield from _hop_blocks(outcome, numbering, near=True)
+
+
+class Hop(beam.DoFn):
+    """(survivor range, HopBlocks) -> (unit key, (rows, names)) of the exact duplicates whose survivor stage 8
+    removed: they name the survivor it was removed for."""
+
+    def process(self, element, numbering: Numbering):
+        _, blocks = element
+        docs, names = parts.hops(list(blocks))
+        if not len(docs):
+            return
+        units = numbering.unit_of(docs)
+        for u in np.unique(units).tolist():
+            at = np.flatnonzero(units == u)
+            yield numbering.keys[u], (docs[at] - numbering.starts[u], [names[i] for i in at.tolist()])
+
+
+class DecideUnit(beam.DoFn):
+    """(unit key, {unit, exact outcome, stage 8 pieces, hops}) -> UnitResult; writes the unit's decision file: the
+    rows removed and the survivors of clusters (none for a quiet unit)."""
+
+    def __init__(self, config: Config, work: str):
+        self._config, self._work = config, work
+
+    def process(self, element, numbering: Numbering):
+        key, joined = element
+        if numbering.done or not joined["unit"] or not joined["unit"][0].docs:
+            return
+        unit = joined["unit"][0]
+        with timed(self._work, TIMED, f"unit-{key}") as took:
+            exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
+            near = parts.merge_unit_outcomes(list(joined["near"]))
+            hops = list(joined["hop"])
+            hop_rows = np.concatenate([h[0] for h in hops] or [np.zeros(0, np.int64)])
+            hop = (hop_rows, [name for h in hops for name in h[1]])
+            keys = read_table(join(unit.folder, "keys.parquet"), ["n_bytes", "contaminated_by"])
+            n_bytes = keys["n_bytes"].to_numpy()
+            contaminated = (keys["contaminated_by"].to_pylist() if self._config.dedup.decontamination.paths
+                            else None)
+            decided = parts.decide_unit(unit.source, n_bytes, exact, near, hop, contaminated,
+                                        lambda rows: read_rows(unit.folder, "docs.parquet", "id", rows))
+            _write_decisions(join(self._work, STEP, f"{key}.parquet"), decided.rows)
+            took.docs, took.bytes = unit.docs, int(n_bytes.sum())
+        yield UnitResult(decided.counts, decided.largest)
+
+
+def _write_decisions(path: str, rows: list[dict]) -> None:
+    if not rows:
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+        return
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=DECISIONS_SCHEMA), buffer, compression="zstd")
+    write_bytes(path, buffer.getvalue())
 
 
 def unit_decisions(dedup: DedupResult, unit: UnitSummary) -> dict[int, dict[str, Any]]:
