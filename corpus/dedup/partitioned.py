@@ -36,10 +36,24 @@ class KeyBlock(NamedTuple):
     """Documents of one unit that fall in one partition, with the key that partition groups them on."""
 
     numbers: np.ndarray         # (k,) int64 global numbers, ascending
-    keys: np.ndarray            # (k, 16) uint8 digests or short keys, or (k,) uint64 hashes of one band
+    keys: np.ndarray            # (k, 16) uint8 digests or short keys
     priority: np.ndarray        # (k,) int64: the source's priority
     weight: np.ndarray          # (k,) int64: documents each stands for (its exact group; 1 in stage 7)
-    ids: list[str] | None       # for grouping on digests; None for band hashes (ties read through a reader)
+    ids: list[str]
+
+
+class BandBlock(NamedTuple):
+    """Documents of one unit whose hash of one LSH band falls in one range (16 bytes a document: their priority
+    follows from their number's unit)."""
+
+    numbers: np.ndarray         # (k,) int64 global numbers, ascending
+    hashes: np.ndarray          # (k,) uint64
+
+
+def merge_band_blocks(blocks: Sequence[BandBlock]) -> BandBlock:
+    numbers = np.concatenate([b.numbers for b in blocks])
+    order = np.argsort(numbers, kind="stable")
+    return BandBlock(numbers[order], np.concatenate([b.hashes for b in blocks])[order])
 
 
 class Outcome(NamedTuple):
@@ -95,11 +109,10 @@ def merge_blocks(blocks: Sequence[KeyBlock]) -> KeyBlock:
     """The blocks of one partition as one, by global number (the order units sent them in does not matter)."""
     numbers = np.concatenate([b.numbers for b in blocks])
     order = np.argsort(numbers, kind="stable")
-    ids = None if blocks[0].ids is None else [i for b in blocks for i in b.ids]
+    ids = [i for b in blocks for i in b.ids]
     return KeyBlock(numbers[order], np.concatenate([b.keys for b in blocks])[order],
                     np.concatenate([b.priority for b in blocks])[order],
-                    np.concatenate([b.weight for b in blocks])[order],
-                    None if ids is None else [ids[i] for i in order.tolist()])
+                    np.concatenate([b.weight for b in blocks])[order], [ids[i] for i in order.tolist()])
 
 
 def _absorbed(removed_local: arrays.Removed, weight: np.ndarray, numbers: np.ndarray, ids: Sequence[str]
@@ -115,15 +128,17 @@ def _absorbed(removed_local: arrays.Removed, weight: np.ndarray, numbers: np.nda
 def group_duplicates(block: KeyBlock) -> Outcome:
     """Exact dedup of one partition of digests (or short keys): a group's first member in survivor order (higher
     priority, then smaller id) survives, every other names it (`arrays.exact_duplicates`)."""
-    ids = block.ids or []
+    ids = block.ids
     removed = arrays.exact_duplicates(block.keys, block.priority, lambda at: [ids[i] for i in at.tolist()])
     return _absorbed(removed, block.weight, block.numbers, ids)
 
 
-def band_pairs(block: KeyBlock, ids_of: IdsOf, hot_bucket_size: int) -> tuple[np.ndarray, PairCounts]:
+def band_pairs(block: BandBlock, priority: np.ndarray, ids_of: IdsOf, hot_bucket_size: int
+               ) -> tuple[np.ndarray, PairCounts]:
     """Candidate pairs (global numbers, (smaller, larger)) of one band's buckets in one hash range, and its hot
-    buckets. `ids_of(global numbers)` is asked only for hot-bucket members tied on priority for a head place."""
-    found = arrays.band_candidates(np.arange(len(block.numbers)), block.keys, block.priority,
+    buckets. `priority` per document of the block; `ids_of(global numbers)` is asked only for hot-bucket members
+    tied on priority for a head place."""
+    found = arrays.band_candidates(np.arange(len(block.numbers)), block.hashes, priority,
                                    lambda at: ids_of(block.numbers[at]), hot_bucket_size)
     # Local rows ascend with global numbers, so each pair stays (smaller, larger).
     return block.numbers[found.pairs], PairCounts(hot_buckets=found.hot_buckets,

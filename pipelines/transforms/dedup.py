@@ -37,7 +37,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpus.config import Config
 from corpus.dedup import partitioned as parts
 from corpus.dedup.decide import LARGEST_CLUSTERS, banding_for, digest_partition
-from corpus.dedup.partitioned import Edges, HopBlock, KeyBlock, Members, PairCounts, UnitOutcome
+from corpus.dedup.partitioned import BandBlock, Edges, HopBlock, KeyBlock, Members, PairCounts, UnitOutcome
 from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY
 from corpus.stats import merge_counts
 from pipelines.parquet_files import iter_batches, read_table
@@ -342,12 +342,11 @@ class NearKeys(beam.DoFn):
                 for r in np.unique(ranges).tolist():
                     at = np.flatnonzero(ranges == r)
                     rows = long[at]
-                    yield beam.pvalue.TaggedOutput("band", ((b, r), KeyBlock(
-                        numbers[rows], hashes[at], priority[rows], np.zeros(0, np.int64), None)))
+                    yield beam.pvalue.TaggedOutput("band", ((b, r), BandBlock(numbers[rows], hashes[at])))
 
 
 class BandPairs(beam.DoFn):
-    """((band, range), its KeyBlocks) -> (pair partition, pairs) by each pair's first document; tagged "stats":
+    """((band, range), its BandBlocks) -> (pair partition, pairs) by each pair's first document; tagged "stats":
     the hot buckets."""
 
     def __init__(self, config: Config, work: str):
@@ -356,12 +355,10 @@ class BandPairs(beam.DoFn):
     def process(self, element, numbering: Numbering):
         (b, r), blocks = element
         with timed(self._work, TIMED, f"band-{b:03d}-{r:05d}"):
-            blocks = list(blocks)
-            numbers = np.concatenate([x.numbers for x in blocks])
-            order = np.argsort(numbers, kind="stable")
-            block = KeyBlock(numbers[order], np.concatenate([x.keys for x in blocks])[order],
-                             np.concatenate([x.priority for x in blocks])[order], np.zeros(0, np.int64), None)
-            pairs, stats = parts.band_pairs(block, _ids_reader(numbering), self._config.dedup.minhash.hot_bucket_size)
+            block = parts.merge_band_blocks(list(blocks))
+            priority = np.asarray(numbering.priorities, dtype=np.int64)[numbering.unit_of(block.numbers)]
+            pairs, stats = parts.band_pairs(block, priority, _ids_reader(numbering),
+                                            self._config.dedup.minhash.hot_bucket_size)
             yield beam.pvalue.TaggedOutput("stats", stats)
             owners = parts.number_partition(pairs[:, 0], numbering.n, numbering.partitions)
             for p in np.unique(owners).tolist():
