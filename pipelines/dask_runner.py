@@ -1,4 +1,4 @@
-"""Beam's DaskRunner (Beam 2.77) with the two defects that stopped a whole run on a Dask cluster mended here:
+"""Beam's DaskRunner (Beam 2.77, 2.78) with the three defects that stopped a whole run on a Dask cluster mended here:
 
 1. It computes only the pipeline's last transform and what leads to it, so of a pipeline with several writes only
    some ran (the run ended after ReadAndFilter, without `counts.jsonl`). Here every transform whose output no other
@@ -6,8 +6,10 @@
 2. A side input reaches each consuming bundle as an unevaluated bag, which the bundle computes again inside its own
    task, while the main graph computes the same steps: the same unit was prepared twice at once and its files
    renamed under each other. Here a side input is a dependency of the bundles that read it, computed once.
+3. A ParDo with tagged outputs (`.with_outputs`) puts every output in one bag and drops the tags, so each reader of
+   one output got all of them. Here a bundle returns (tag, value) pairs and each output reads its own tag.
 
-`python bench/dask_defects.py` reproduces both on Beam's runner in a few lines. Everything else is Beam's: the
+`python bench/dask_defects.py` reproduces them on Beam's runner in a few lines. Everything else is Beam's: the
 graph translation (`TRANSLATIONS`), the bundle invocation and the result object.
 """
 
@@ -17,11 +19,12 @@ from typing import Any
 
 from apache_beam import pvalue
 from apache_beam.pipeline import AppliedPTransform, PipelineVisitor
+from apache_beam.pvalue import TaggedOutput
+from apache_beam.runners.common import DoFnInvoker
 from apache_beam.runners.dask import dask_runner as beam_dask
 from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunnerResult
 from apache_beam.runners.dask.overrides import dask_overrides
-from apache_beam.runners.dask.transform_evaluator import (TRANSLATIONS, Flatten, NoOp, ParDo, apply_dofn_to_bundle,
-                                                          get_windowed_value)
+from apache_beam.runners.dask.transform_evaluator import TRANSLATIONS, Flatten, NoOp, ParDo, get_windowed_value
 from apache_beam.transforms.sideinputs import SideInputMap
 
 
@@ -51,13 +54,25 @@ def _joined(*partitions) -> list:
     return [value for partition in partitions for value in partition]
 
 
-def _bundle_with_sides(items, invoker_args, invoker_kwargs, receivers, views, *side_values):
+def _bundle(items, invoker_args, invoker_kwargs, receivers, views, *side_values) -> list[tuple[str | None, Any]]:
+    """One bundle of a ParDo (as Beam's `apply_dofn_to_bundle`), its outputs as (tag, value): None is the main one."""
     sides = [SideInputMap(view_type, view_options, _SideValues(values, window_fn))
              for (view_type, view_options, window_fn), values in zip(views, side_values)]
-    return apply_dofn_to_bundle(items, invoker_args, dict(invoker_kwargs, side_inputs=sides), receivers)
+    invoker = DoFnInvoker.create_invoker(*invoker_args, **dict(invoker_kwargs, side_inputs=sides))
+    invoker.invoke_setup()
+    invoker.invoke_start_bundle()
+    for item in items:
+        invoker.invoke_process(item)
+    invoker.invoke_finish_bundle()
+    outputs = [(out.tag, out.value.value) if isinstance(out, TaggedOutput) else (None, out.value)
+               for out in receivers.values]
+    receivers.values.clear()
+    invoker.invoke_teardown()
+    return outputs
 
 
-def _pardo_with_sides(node: AppliedPTransform, input_bag, side_bags: list, bag_kwargs: dict):
+def _pardo(node: AppliedPTransform, input_bag, side_bags: list, bag_kwargs: dict):
+    """A ParDo's bundles over `input_bag`, each reading the side inputs computed once (a bag of (tag, value))."""
     from dask import delayed
 
     captured = ParDo(node, bag_kwargs=bag_kwargs).apply(_Captured(), side_inputs=None)
@@ -68,29 +83,38 @@ def _pardo_with_sides(node: AppliedPTransform, input_bag, side_bags: list, bag_k
     # optimized copy of the graph would have other keys, and the steps would run twice).
     computed = [delayed(_joined)(*bag.to_delayed(optimize_graph=False)) for bag in side_bags]
     return input_bag.map(get_windowed_value, window_fn).map_partitions(
-        _bundle_with_sides, invoker_args, invoker_kwargs, receivers, views, *computed)
+        _bundle, invoker_args, invoker_kwargs, receivers, views, *computed)
+
+
+def _tagged(tag: str | None):
+    def output(bag):
+        return bag.filter(lambda pair: pair[0] == tag).map(lambda pair: pair[1])
+    return output
 
 
 class _Translate(PipelineVisitor):
-    """Every leaf transform into a dask bag, in topological order; remembers which outputs nothing reads."""
+    """Every leaf transform into a dask bag, in topological order; remembers which transforms nothing reads."""
 
     def __init__(self, bag_kwargs: dict):
         self.bag_kwargs = bag_kwargs
-        self.bags: dict[AppliedPTransform, Any] = {}
+        self.bags: dict[AppliedPTransform, Any] = {}                     # a transform's bag
+        self.outputs_of: dict[tuple[AppliedPTransform, str | None], Any] = {}   # each output's, by tag
         self.read: set[AppliedPTransform] = set()
 
     def visit_transform(self, node: AppliedPTransform) -> None:
         op = TRANSLATIONS.get(node.transform.__class__, NoOp)(node, bag_kwargs=self.bag_kwargs)
-        inputs = [None if isinstance(v, pvalue.PBegin) else self.bags[v.producer] for v in node.inputs
-                  if isinstance(v, pvalue.PBegin) or v.producer in self.bags]
+        inputs = [None if isinstance(v, pvalue.PBegin) else self.outputs_of[(v.producer, v.tag)]
+                  for v in node.inputs if isinstance(v, pvalue.PBegin) or (v.producer, v.tag) in self.outputs_of]
         self.read.update(v.producer for v in node.inputs if not isinstance(v, pvalue.PBegin))
         self.read.update(si.pvalue.producer for si in node.side_inputs)
         main = inputs if isinstance(op, Flatten) or len(inputs) != 1 else inputs[0]
-        if node.side_inputs:
-            sides = [self.bags[si.pvalue.producer] for si in node.side_inputs]
-            self.bags[node] = _pardo_with_sides(node, main, sides, self.bag_kwargs)
+        if isinstance(op, ParDo):
+            sides = [self.outputs_of[(si.pvalue.producer, si.pvalue.tag)] for si in node.side_inputs]
+            bag = self.bags[node] = _pardo(node, main, sides, self.bag_kwargs)
+            for tag in node.outputs:
+                self.outputs_of[(node, tag)] = _tagged(tag)(bag)
         else:
-            self.bags[node] = op.apply(input_bag=main, side_inputs=None)
+            self.bags[node] = self.outputs_of[(node, None)] = op.apply(input_bag=main, side_inputs=None)
 
     def outputs(self) -> list:
         """The bags of the transforms whose output no transform reads: the pipeline's ends."""

@@ -54,6 +54,7 @@ class Numbering(NamedTuple):
     """Every prepared unit's place in the global numbering of documents, and how the corpus is partitioned."""
 
     keys: list[str]             # units with documents, in key order
+    index: dict[str, int]       # unit key -> its place in `keys`
     starts: np.ndarray          # (units + 1,) each one's first document number, then the number of documents
     folders: list[str]
     priorities: list[int]       # each unit's source's priority
@@ -85,6 +86,13 @@ class Request(NamedTuple):
 class Texts(NamedTuple):
     numbers: np.ndarray
     texts: list[str]
+
+
+class Renamed(NamedTuple):
+    """Exact duplicates of one unit whose survivor stage 8 removed, and the name each passes on instead."""
+
+    rows: np.ndarray
+    names: list[str]
 
 
 class UnitResult(NamedTuple):
@@ -220,7 +228,7 @@ class Deduplicate(beam.PTransform):
         done = folder.done(expected) is not None
         if not done:
             folder.start()
-        return Numbering([u.key for u in ordered], starts, [u.folder for u in ordered],
+        return Numbering([u.key for u in ordered], {u.key: i for i, u in enumerate(ordered)}, starts, [u.folder for u in ordered],
                          [priorities.get(u.source, 0) for u in ordered], partitions, expected, done)
 
     def _finish(self, results: list[UnitResult], numbering: Numbering, stats: list[PairCounts]) -> DedupResult:
@@ -255,7 +263,7 @@ class ExactKeys(beam.DoFn):
         with timed(self._work, TIMED, f"exact-keys-{unit.key}"):
             digests = _digests(read_table(join(unit.folder, "keys.parquet"), ["digest"])["digest"], unit.docs)
             ids = read_table(join(unit.folder, "docs.parquet"), ["id"])["id"].to_pylist()
-            u = numbering.keys.index(unit.key)
+            u = numbering.index[unit.key]
             numbers = numbering.starts[u] + np.arange(unit.docs, dtype=np.int64)
             priority = np.full(unit.docs, numbering.priorities[u], dtype=np.int64)
             partition = digest_partition(digests, numbering.partitions)
@@ -312,7 +320,7 @@ class NearKeys(beam.DoFn):
         if not mh.enabled:
             return
         with timed(self._work, TIMED, f"near-keys-{key}"):
-            u = numbering.keys.index(key)
+            u = numbering.index[key]
             alive = np.ones(unit.docs, dtype=bool)
             alive[exact.removed] = False
             weight = np.ones(unit.docs, dtype=np.int64)
@@ -401,7 +409,7 @@ class ReadMembers(beam.DoFn):
         unit, requests, rows = _requested(joined)
         exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
         with timed(self._work, TIMED, f"members-{key}"):
-            u = numbering.keys.index(key)
+            u = numbering.index[key]
             signatures = read_rows(unit.folder, "keys.parquet", "signature", rows)
             matrix = np.frombuffer(b"".join(signatures), dtype="<u4").reshape(len(rows), -1).astype(np.uint32)
             ids = read_rows(unit.folder, "docs.parquet", "id", rows)
@@ -459,7 +467,7 @@ class ReadTexts(beam.DoFn):
             return
         unit, requests, rows = _requested(joined)
         with timed(self._work, TIMED, f"texts-{key}"):
-            u = numbering.keys.index(key)
+            u = numbering.index[key]
             texts = read_rows(unit.folder, "docs.parquet", "text", rows)
             for request in requests:
                 at = np.searchsorted(rows, request.rows)
@@ -506,7 +514,7 @@ class Resolve(beam.DoFn):
 
 
 class Hop(beam.DoFn):
-    """(survivor range, HopBlocks) -> (unit key, (rows, names)) of the exact duplicates whose survivor stage 8
+    """(survivor range, HopBlocks) -> (unit key, Renamed) of the exact duplicates whose survivor stage 8
     removed: they name the survivor it was removed for."""
 
     def process(self, element, numbering: Numbering):
@@ -517,7 +525,7 @@ class Hop(beam.DoFn):
         units = numbering.unit_of(docs)
         for u in np.unique(units).tolist():
             at = np.flatnonzero(units == u)
-            yield numbering.keys[u], (docs[at] - numbering.starts[u], [names[i] for i in at.tolist()])
+            yield numbering.keys[u], Renamed(docs[at] - numbering.starts[u], [names[i] for i in at.tolist()])
 
 
 class DecideUnit(beam.DoFn):
@@ -536,8 +544,8 @@ class DecideUnit(beam.DoFn):
             exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
             near = parts.merge_unit_outcomes(list(joined["near"]))
             hops = list(joined["hop"])
-            hop_rows = np.concatenate([h[0] for h in hops] or [np.zeros(0, np.int64)])
-            hop = (hop_rows, [name for h in hops for name in h[1]])
+            hop = (np.concatenate([h.rows for h in hops] or [np.zeros(0, np.int64)]),
+                   [name for h in hops for name in h.names])
             keys = read_table(join(unit.folder, "keys.parquet"), ["n_bytes", "contaminated_by"])
             n_bytes = keys["n_bytes"].to_numpy()
             contaminated = (keys["contaminated_by"].to_pylist() if self._config.dedup.decontamination.paths
