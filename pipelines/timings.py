@@ -1,24 +1,34 @@
 """How long each step of a run took, for `manifest.json` → `steps` (timings never enter stats.json, which stays
 byte-identical between identical runs).
 
-Every element a step works on (a unit, a partition, a shard) leaves one small record in `<work>/timings/<step>/`:
-its start and end (wall clock), the CPU seconds of its worker process meanwhile, and the documents and bytes it
-took in. The driver clears the folder before a run and sums it after, whatever the runner and wherever the
-workers were: a step's wall time is from its first element's start to its last one's end. An element whose step
-was reused from an earlier run leaves no record, so a step that did nothing this run says `reused`.
+Every element a step works on (a unit, a partition, a shard) leaves one small record: its start and end (wall
+clock), the CPU seconds of its worker process meanwhile, the documents and bytes it took in, and the worker's peak
+memory so far. A `TimedDoFn` writes its bundle's records as one file at the bundle's end (object stores charge,
+and take tens of milliseconds, per request: a dedup partition of a few milliseconds must not cost one), `timed`
+alone one file per element; both go to `<work>/timings/<step>/`. The driver clears the folder before a run and
+sums it after, whatever the runner and wherever the workers were: a step's wall time is from its first element's
+start to its last one's end. An element whose step was reused from an earlier run leaves no record, so a step
+that did nothing this run says `reused`.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from corpus.stages import PIPELINE_STEPS
 from pipelines.workdir import join, write_bytes
+
+try:
+    import resource
+except ImportError:      # Windows
+    resource = None
 
 TIMINGS = "timings"
 
@@ -31,26 +41,63 @@ class Took:
         self.bytes = 0
 
 
+def _max_rss() -> int:
+    """The worker process's peak resident memory so far, in bytes (which element raised it shows in its record)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 if resource else 0
+
+
 @contextmanager
-def timed(work: str, step: str, name: str) -> Iterator[Took]:
-    """Time the work of one element of `step` (`name` unique within the step) and leave its record."""
+def _measured(into: list[dict[str, Any]]) -> Iterator[Took]:
     took = Took()
     wall, cpu = time.time(), time.process_time()
     yield took
-    record = {"start": wall, "end": time.time(), "cpu": time.process_time() - cpu, "docs": took.docs,
-              "bytes": took.bytes}
-    write_bytes(join(work, TIMINGS, step, f"{name}.json"), json.dumps(record).encode("utf-8"))
+    into.append({"start": wall, "end": time.time(), "cpu": time.process_time() - cpu, "docs": took.docs,
+                 "bytes": took.bytes, "max_rss": _max_rss()})
+
+
+def _write(work: str, step: str, name: str, records: list[dict[str, Any]]) -> None:
+    write_bytes(join(work, TIMINGS, step, f"{name}.jsonl"),
+                "".join(json.dumps(r) + "\n" for r in records).encode("utf-8"))
+
+
+@contextmanager
+def timed(work: str, step: str, name: str) -> Iterator[Took]:
+    """Time the work of one element of `step` (`name` unique within the step) and leave its record."""
+    records: list[dict[str, Any]] = []
+    with _measured(records) as took:
+        yield took
+    _write(work, step, name, records)
+
+
+class TimedDoFn(beam.DoFn):
+    """A DoFn of `step` that times its elements with `self.timed()`: one file of records per bundle."""
+
+    def __init__(self, work: str, step: str):
+        self._work, self._step = work, step
+        self._records: list[dict[str, Any]] = []
+
+    def start_bundle(self):
+        self._records = []
+
+    def timed(self):
+        return _measured(self._records)
+
+    def finish_bundle(self):
+        if self._records:
+            _write(self._work, self._step, f"bundle-{uuid.uuid4().hex}", self._records)
+            self._records = []
 
 
 def step_timings(work: str) -> dict[str, dict[str, Any]]:
     """Per step of PIPELINE_STEPS: wall_s, cpu_s, docs, mb, docs_per_s and mb_per_s over this run's records (`reused`
     where the step left none: everything it would have done was reused, or it did not run)."""
     records: dict[str, list[dict[str, Any]]] = {step: [] for step in PIPELINE_STEPS}
-    for result in FileSystems.match([join(work, TIMINGS, "*", "*.json")]):
+    for result in FileSystems.match([join(work, TIMINGS, "*", "*.jsonl")]):
         for meta in result.metadata_list:
             step = meta.path.replace("\\", "/").rsplit("/", 2)[-2]
             with FileSystems.open(meta.path) as f:
-                records.setdefault(step, []).append(json.loads(f.read().decode("utf-8")))
+                records.setdefault(step, []).extend(json.loads(line) for line in f.read().decode("utf-8").splitlines()
+                                                    if line.strip())
     steps = {}
     for step, found in records.items():
         if not found:

@@ -43,7 +43,7 @@ from corpus.stats import merge_counts
 from pipelines.parquet_files import iter_batches, read_table
 from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.stage import StageOutput
-from pipelines.timings import timed
+from pipelines.timings import TimedDoFn
 from pipelines.workdir import StepFolder, fingerprint, join, write_bytes
 
 STEP = "dedup"
@@ -251,16 +251,17 @@ class Deduplicate(beam.PTransform):
         return DedupResult(numbering.fingerprint, folder.path, counts)
 
 
-class ExactKeys(beam.DoFn):
+class ExactKeys(TimedDoFn):
     """UnitSummary -> (digest range, KeyBlock) for each range its documents fall in (stage 7)."""
 
     def __init__(self, config: Config, work: str):
-        self._config, self._work = config, work
+        super().__init__(work, TIMED)
+        self._config = config
 
     def process(self, unit: UnitSummary, numbering: Numbering):
         if numbering.done or not self._config.dedup.exact or not unit.docs:
             return
-        with timed(self._work, TIMED, f"exact-keys-{unit.key}"):
+        with self.timed():
             digests = _digests(read_table(join(unit.folder, "keys.parquet"), ["digest"])["digest"], unit.docs)
             ids = read_table(join(unit.folder, "docs.parquet"), ["id"])["id"].to_pylist()
             u = numbering.index[unit.key]
@@ -273,17 +274,18 @@ class ExactKeys(beam.DoFn):
                                   [ids[i] for i in mine.tolist()])
 
 
-class DecideGroups(beam.DoFn):
+class DecideGroups(TimedDoFn):
     """(range, its KeyBlocks) -> (unit key, UnitOutcome) per unit it decided about, and tagged "hop": the
     removals keyed by the hop range of the survivor (stage 7) or of the removed document (stage 8)."""
 
     def __init__(self, work: str, kind: str):
-        self._work, self._kind = work, kind
+        super().__init__(work, TIMED)
+        self._kind = kind
 
     def process(self, element, numbering: Numbering):
         # element: (range, its KeyBlocks). Not annotated: Beam would check it against what GroupByKey gives.
         p, blocks = element
-        with timed(self._work, TIMED, f"{self._kind}-{p:05d}"):
+        with self.timed():
             outcome = parts.group_duplicates(parts.merge_blocks(list(blocks)))
             for u, piece in parts.split_by_unit(outcome, numbering.starts):
                 yield numbering.keys[u], piece
@@ -301,13 +303,14 @@ def _hop_blocks(outcome: parts.Outcome, numbering: Numbering, near: bool):
             [outcome.target_ids[i] for i in at.tolist()] if near else [], near)))
 
 
-class NearKeys(beam.DoFn):
+class NearKeys(TimedDoFn):
     """(unit key, {unit, its stage 7 pieces}) -> the unit's stage 7 outcome (main, for later joins), its short
     documents' keys (tagged "short", by short-key range) and its band hashes (tagged "band", by (band, range)),
     of the documents stage 7 kept."""
 
     def __init__(self, config: Config, work: str):
-        self._config, self._work = config, work
+        super().__init__(work, TIMED)
+        self._config = config
 
     def process(self, element, numbering: Numbering):
         key, joined = element
@@ -319,7 +322,7 @@ class NearKeys(beam.DoFn):
         mh = self._config.dedup.minhash
         if not mh.enabled:
             return
-        with timed(self._work, TIMED, f"near-keys-{key}"):
+        with self.timed():
             u = numbering.index[key]
             alive = np.ones(unit.docs, dtype=bool)
             alive[exact.removed] = False
@@ -353,16 +356,17 @@ class NearKeys(beam.DoFn):
                     yield beam.pvalue.TaggedOutput("band", ((b, r), BandBlock(numbers[rows], hashes[at])))
 
 
-class BandPairs(beam.DoFn):
+class BandPairs(TimedDoFn):
     """((band, range), its BandBlocks) -> (pair partition, pairs) by each pair's first document; tagged "stats":
     the hot buckets."""
 
     def __init__(self, config: Config, work: str):
-        self._config, self._work = config, work
+        super().__init__(work, TIMED)
+        self._config = config
 
     def process(self, element, numbering: Numbering):
         (b, r), blocks = element
-        with timed(self._work, TIMED, f"band-{b:03d}-{r:05d}"):
+        with self.timed():
             block = parts.merge_band_blocks(list(blocks))
             priority = np.asarray(numbering.priorities, dtype=np.int64)[numbering.unit_of(block.numbers)]
             pairs, stats = parts.band_pairs(block, priority, _ids_reader(numbering),
@@ -373,16 +377,16 @@ class BandPairs(beam.DoFn):
                 yield p, pairs[owners == p]
 
 
-class UniquePairs(beam.DoFn):
+class UniquePairs(TimedDoFn):
     """(pair partition, pair arrays) -> (pair partition, its distinct pairs); tagged "requests": (unit key,
     Request) for the signatures of their members."""
 
     def __init__(self, work: str):
-        self._work = work
+        super().__init__(work, TIMED)
 
     def process(self, element, numbering: Numbering):
         p, chunks = element
-        with timed(self._work, TIMED, f"pairs-{p:05d}"):
+        with self.timed():
             pairs = parts.arrays.unique_pairs(*chunks)
             yield p, pairs
             for u, rows in numbering.by_unit(np.unique(pairs)):
@@ -395,12 +399,12 @@ def _requested(joined) -> tuple[UnitSummary, list[Request], np.ndarray]:
     return joined["unit"][0], requests, np.unique(np.concatenate([r.rows for r in requests]))
 
 
-class ReadMembers(beam.DoFn):
+class ReadMembers(TimedDoFn):
     """(unit key, {unit, exact outcome, requests}) -> (pair partition, Members) for each request: the rows'
     signatures and ids read once for all of them, their priority and exact cluster size."""
 
     def __init__(self, work: str):
-        self._work = work
+        super().__init__(work, TIMED)
 
     def process(self, element, numbering: Numbering):
         key, joined = element
@@ -408,7 +412,7 @@ class ReadMembers(beam.DoFn):
             return
         unit, requests, rows = _requested(joined)
         exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
-        with timed(self._work, TIMED, f"members-{key}"):
+        with self.timed():
             u = numbering.index[key]
             signatures = read_rows(unit.folder, "keys.parquet", "signature", rows)
             matrix = np.frombuffer(b"".join(signatures), dtype="<u4").reshape(len(rows), -1).astype(np.uint32)
@@ -422,19 +426,20 @@ class ReadMembers(beam.DoFn):
                                              weight[request.rows], [ids[i] for i in at.tolist()], matrix[at])
 
 
-class Estimate(beam.DoFn):
+class Estimate(TimedDoFn):
     """(pair partition, {pairs, members}) -> Edges of the sure pairs; tagged "uncertain": (pair partition, Edges)
     of those too close to call, "requests": their members' texts asked of their units, "stats"."""
 
     def __init__(self, config: Config, work: str):
-        self._config, self._work = config, work
+        super().__init__(work, TIMED)
+        self._config = config
 
     def process(self, element, numbering: Numbering):
         p, joined = element
         if not joined["pairs"]:
             return
         mh = self._config.dedup.minhash
-        with timed(self._work, TIMED, f"estimate-{p:05d}"):
+        with self.timed():
             pairs = joined["pairs"][0]
             members = parts.merge_members(list(joined["members"]))
             sure, uncertain = parts.estimate_pairs(pairs, members, mh.threshold, mh.num_perm, mh.exact_check_sigmas)
@@ -455,18 +460,18 @@ def _members_of(pairs: np.ndarray, members: Members) -> Members:
                    [members.ids[i] for i in at.tolist()], members.signatures[at])
 
 
-class ReadTexts(beam.DoFn):
+class ReadTexts(TimedDoFn):
     """(unit key, {unit, requests}) -> (pair partition, Texts) of the rows each asked for."""
 
     def __init__(self, work: str):
-        self._work = work
+        super().__init__(work, TIMED)
 
     def process(self, element, numbering: Numbering):
         key, joined = element
         if not joined["requests"]:
             return
         unit, requests, rows = _requested(joined)
-        with timed(self._work, TIMED, f"texts-{key}"):
+        with self.timed():
             u = numbering.index[key]
             texts = read_rows(unit.folder, "docs.parquet", "text", rows)
             for request in requests:
@@ -474,16 +479,17 @@ class ReadTexts(beam.DoFn):
                 yield request.owner, Texts(numbering.starts[u] + request.rows, [texts[i] for i in at.tolist()])
 
 
-class ExactCheck(beam.DoFn):
+class ExactCheck(TimedDoFn):
     """(pair partition, {uncertain Edges, Texts}) -> Edges of the pairs whose shingle sets reach the threshold."""
 
     def __init__(self, config: Config, work: str):
-        self._config, self._work = config, work
+        super().__init__(work, TIMED)
+        self._config = config
 
     def process(self, element):
         p, joined = element
         mh = self._config.dedup.minhash
-        with timed(self._work, TIMED, f"exact-check-{p:05d}"):
+        with self.timed():
             uncertain = joined["pairs"][0]
             found = list(joined["texts"])
             numbers = np.concatenate([t.numbers for t in found])
@@ -495,18 +501,18 @@ class ExactCheck(beam.DoFn):
             yield beam.pvalue.TaggedOutput("stats", PairCounts(verified_pairs=len(held)))
 
 
-class Resolve(beam.DoFn):
+class Resolve(TimedDoFn):
     """[Edges of every pair partition] -> (unit key, UnitOutcome) of stage 8's removals and survivors; tagged
     "hop": the removals by their hop range."""
 
     def __init__(self, work: str):
-        self._work = work
+        super().__init__(work, TIMED)
 
     def process(self, edges, numbering: Numbering):
         # edges: every pair partition's Edges, in any order (resolve's decisions do not depend on it).
         if numbering.done:
             return
-        with timed(self._work, TIMED, "resolve"):
+        with self.timed():
             outcome = parts.resolve(list(edges))
             for u, piece in parts.split_by_unit(outcome, numbering.starts):
                 yield numbering.keys[u], piece
@@ -528,19 +534,20 @@ class Hop(beam.DoFn):
             yield numbering.keys[u], Renamed(docs[at] - numbering.starts[u], [names[i] for i in at.tolist()])
 
 
-class DecideUnit(beam.DoFn):
+class DecideUnit(TimedDoFn):
     """(unit key, {unit, exact outcome, stage 8 pieces, hops}) -> UnitResult; writes the unit's decision file: the
     rows removed and the survivors of clusters (none for a quiet unit)."""
 
     def __init__(self, config: Config, work: str):
-        self._config, self._work = config, work
+        super().__init__(work, TIMED)
+        self._config = config
 
     def process(self, element, numbering: Numbering):
         key, joined = element
         if numbering.done or not joined["unit"] or not joined["unit"][0].docs:
             return
         unit = joined["unit"][0]
-        with timed(self._work, TIMED, f"unit-{key}") as took:
+        with self.timed() as took:
             exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
             near = parts.merge_unit_outcomes(list(joined["near"]))
             hops = list(joined["hop"])
