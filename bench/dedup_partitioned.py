@@ -44,6 +44,7 @@ from corpus.config import Config, DedupConfig, SourceConfig  # noqa: E402
 from corpus.dedup import partitioned as parts  # noqa: E402
 from corpus.intermediate import SIGNATURE_KEY, keys_schema  # noqa: E402
 from pipelines.run import local_runner  # noqa: E402
+from pipelines.timings import step_timings  # noqa: E402
 from pipelines.transforms.dedup import Deduplicate  # noqa: E402
 from pipelines.transforms.prepare import UnitSummary  # noqa: E402
 
@@ -228,8 +229,9 @@ def main() -> None:
             removed[k[3]] = removed.get(k[3], 0) + v[0]
     workers = sorted((peak for pid, peak in rss.peaks.items() if rss.names[pid] == "worker"), reverse=True)
     driver = rss.peaks.get(os.getpid(), 0)
-    elements = sorted(p.name.rsplit("-", 1)[0] for p in (work / "timings" / "Deduplicate").glob("*.json"))
-    print(f"partitions: {-(-args.docs // args.partition_docs)} ranges; elements timed: {len(elements):,}")
+    took = step_timings(str(work))["Deduplicate"]
+    print(f"partitions: {-(-args.docs // args.partition_docs)} ranges; elements: {took['elements']:,}, "
+          f"{took['cpu_s']:.1f} CPU-s in the steps' own work")
     print(f"wall {wall:.1f} s, CPU {cpu_s:.1f} s ({cpu_s / args.docs * 1e6:.1f} CPU-us per document)")
     print(f"peak RSS: driver {driver / 1e9:.2f} GB (the local runner's shuffle); workers "
           + ", ".join(f"{w / 1e9:.2f}" for w in workers) + " GB")
