@@ -55,6 +55,10 @@ def _worker_logs(record: logging.LogRecord) -> bool:
     """Multi-process workers' log lines reach the driver wrapped in Beam's log entry text. Ours (read errors with
     their file and offset) are shown as the plain lines a single process prints; Beam's own worker chatter
     ("Discarding unparseable args", ...) is dropped."""
+    if record.name.startswith(("corpus.", "pipelines.")):
+        # Logged in this process (a small run has no worker processes): named as a worker's line is.
+        record.name = record.name.rsplit(".", 1)[-1]
+        return True
     if record.name != "apache_beam.runners.portability.local_job_service":
         return True
     match = _WORKER_LOG.match(record.getMessage())

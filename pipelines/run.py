@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -42,7 +42,7 @@ from pipelines.progress import RunProgress
 from pipelines.timings import TIMINGS, step_timings
 from pipelines.workdir import delete_matching, delete_tree, join
 from corpus.dedup.decide import banding_for
-from pipelines.transforms.units import listed_files
+from pipelines.transforms.units import input_text_bytes, listed_files
 
 log = logging.getLogger(__name__)
 STAGING = "_staging"
@@ -323,12 +323,19 @@ def _shard_columns(staging: str, shards: list[dict[str, Any]]):
                 yield from batch.to_pylist()
 
 
-def with_local_parallelism(beam_args: list[str]) -> list[str]:
+def with_local_parallelism(beam_args: list[str], input_bytes: Callable[[], int] | None = None,
+                           small_bytes: int = 64 << 20) -> list[str]:
     """A local run uses every core unless told otherwise (issue 13): one worker process per core. Each worker
-    costs its own Python, Beam and fastText (~300 MB), and holds one unit's keys and a few row groups."""
+    costs its own Python, Beam and fastText (~300 MB, ~2 s to start), and holds one unit's keys and a few row
+    groups. Input smaller than one unit of work (`small_bytes` of text) runs in this process instead: starting
+    workers would cost more than any step could gain from them (the same bytes come out either way).
+    `input_bytes()` tells the input's size (asked only for a local run with neither option given)."""
     args = list(beam_args)
     if runner_name(PipelineOptions(args)) != "directrunner":
         return args
+    given = [a for a in args if a.startswith(("--direct_num_workers", "--direct_running_mode"))]
+    if not given and input_bytes is not None and input_bytes() < small_bytes:
+        return [*args, "--direct_num_workers=1", "--direct_running_mode=in_memory"]
     if not any(a.startswith("--direct_num_workers") for a in args):
         args.append(f"--direct_num_workers={os.cpu_count() or 1}")
     if not any(a.startswith("--direct_running_mode") for a in args):
@@ -348,9 +355,11 @@ def run_corpus(config: Config, out_dir: str, beam_args: list[str] | None = None,
     staging = _join(out_dir, STAGING)
     work = config.output.work_dir or _join(out_dir, WORK)
     check_beam_args(beam_args or [])
-    options = PipelineOptions(with_local_parallelism(with_staged_code(with_runner_path(beam_args or []))))
+    args = with_staged_code(with_runner_path(beam_args or []))
     # Filesystem options (S3 endpoint and keys, GCS project) also serve the reads and writes made here, outside
     # the transforms: listing inputs, the staging directory, stats, manifest and data card.
+    FileSystems.set_options(PipelineOptions(args))
+    options = PipelineOptions(with_local_parallelism(args, lambda: input_text_bytes(config), config.read.unit_bytes))
     FileSystems.set_options(options)
     if options.view_as(TestOptions).dry_run:
         # Build and describe the job only (e.g. Dataflow offline): no output directory is touched.

@@ -55,6 +55,12 @@ def stage_settings(config: Config, source: SourceConfig, settings: KeySettings, 
 COMPRESSED_TEXT_RATIO = 3
 
 
+def input_text_bytes(config: Config) -> int:
+    """About how many bytes of text every source's files hold (compressed ones counted at COMPRESSED_TEXT_RATIO)."""
+    return sum(size * (COMPRESSED_TEXT_RATIO if compression(path) else 1)
+               for source in config.sources for path, _, size, _ in listed_files(source))
+
+
 def unit_cost(unit: Unit) -> int:
     """About how many bytes of text a unit holds: what its stages 1-6 take time in proportion to."""
     return sum((p.end - p.start) * (COMPRESSED_TEXT_RATIO if compression(p.path) else 1) for p in unit.pieces)
