@@ -160,3 +160,17 @@ def test_exact_dedup_per_partition_decides_as_over_the_whole_corpus():
                          np.concatenate([r.sizes for r in pieces]).tolist()))
         assert sizes == {s: int((texts == texts[s]).sum()) for s in set(whole.duplicate_of.tolist())}
     assert len(whole.docs) == 300 - len(np.unique(texts))
+
+
+def test_a_pair_member_that_was_not_read_is_an_error_not_a_neighbours_row():
+    from corpus.dedup.partitioned import rows_of
+
+    numbers = np.array([3, 7, 9])
+    assert rows_of(numbers, np.array([[3, 9], [7, 9]])).tolist() == [[0, 2], [1, 2]]
+    for wanted in ([[3, 8]], [[2, 7]], [[9, 10]]):
+        try:
+            rows_of(numbers, np.array(wanted))
+        except ValueError as error:
+            assert "not read" in str(error)
+        else:
+            raise AssertionError(f"{wanted} passed")

@@ -105,6 +105,18 @@ def number_partition(numbers: np.ndarray, n: int, partitions: int) -> np.ndarray
     return np.asarray(numbers, dtype=np.int64) * partitions // max(n, 1)
 
 
+def rows_of(numbers: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Positions of `wanted` document numbers in ascending `numbers`. A number that is not there is an error, never
+    a neighbour's row: a pair must be decided on its own members."""
+    at = np.searchsorted(numbers, wanted)
+    found = at < len(numbers)
+    found[found] = numbers[at[found]] == np.asarray(wanted)[found]
+    if not found.all():
+        missing = np.asarray(wanted)[~found]
+        raise ValueError(f"{missing.size} document(s) of these pairs were not read, e.g. {missing.ravel()[:5].tolist()}")
+    return at
+
+
 def merge_blocks(blocks: Sequence[KeyBlock]) -> KeyBlock:
     """The blocks of one partition as one, by global number (the order units sent them in does not matter)."""
     numbers = np.concatenate([b.numbers for b in blocks])
@@ -149,7 +161,7 @@ def estimate_pairs(pairs: np.ndarray, members: Members, threshold: float, num_pe
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(sure pairs, uncertain pairs) of distinct candidate pairs on the Jaccard their signatures estimate
     (`arrays.verify`)."""
-    rows = np.searchsorted(members.numbers, pairs)
+    rows = rows_of(members.numbers, pairs)
     estimates = arrays.estimated_jaccards(rows, members.signatures)
     return arrays.verify(pairs, estimates, threshold, num_perm, sigmas)
 
@@ -158,7 +170,7 @@ def exact_check(pairs: np.ndarray, numbers: np.ndarray, texts: Sequence[str], ng
                 ) -> np.ndarray:
     """The uncertain pairs whose shingle sets (of the members' `texts`, ascending `numbers`) reach the threshold."""
     sets = [shingle_set(dedup_words(text), ngram) for text in texts]
-    rows = np.searchsorted(numbers, pairs)
+    rows = rows_of(numbers, pairs)
     return pairs[arrays.exact_jaccards(rows, sets) >= threshold]
 
 
@@ -184,7 +196,7 @@ def resolve(edges: Sequence[Edges]) -> Outcome:
     about 100 B per pair plus 100 B and an id per member."""
     pairs = np.concatenate([e.pairs for e in edges] or [np.zeros((0, 2), np.int64)])
     members = merge_members([e.members for e in edges])
-    local = np.searchsorted(members.numbers, pairs)
+    local = rows_of(members.numbers, pairs)
     removed = arrays.near_duplicates(local, members.priority, lambda at: [members.ids[i] for i in at.tolist()])
     return _absorbed(removed, members.weight, members.numbers, members.ids)
 

@@ -420,7 +420,7 @@ class ReadMembers(TimedDoFn):
             weight = np.ones(unit.docs, dtype=np.int64)
             weight[exact.survivors] = exact.sizes
             for request in requests:
-                at = np.searchsorted(rows, request.rows)
+                at = parts.rows_of(rows, request.rows)
                 yield request.owner, Members(numbering.starts[u] + request.rows,
                                              np.full(len(at), numbering.priorities[u], dtype=np.int64),
                                              weight[request.rows], [ids[i] for i in at.tolist()], matrix[at])
@@ -455,7 +455,7 @@ class Estimate(TimedDoFn):
 
 
 def _members_of(pairs: np.ndarray, members: Members) -> Members:
-    at = np.searchsorted(members.numbers, np.unique(pairs))
+    at = parts.rows_of(members.numbers, np.unique(pairs))
     return Members(members.numbers[at], members.priority[at], members.weight[at],
                    [members.ids[i] for i in at.tolist()], members.signatures[at])
 
@@ -475,7 +475,7 @@ class ReadTexts(TimedDoFn):
             u = numbering.index[key]
             texts = read_rows(unit.folder, "docs.parquet", "text", rows)
             for request in requests:
-                at = np.searchsorted(rows, request.rows)
+                at = parts.rows_of(rows, request.rows)
                 yield request.owner, Texts(numbering.starts[u] + request.rows, [texts[i] for i in at.tolist()])
 
 
