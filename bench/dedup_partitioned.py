@@ -161,7 +161,10 @@ class PeakRSS:
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
                 except OSError:
                     continue
-                rss = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) << 10
+                lines = [line for line in status.splitlines() if line.startswith("VmRSS")]
+                if not lines:           # a process that is exiting
+                    continue
+                rss = int(lines[0].split()[1]) << 10
                 self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
                 self.names[pid] = "driver" if pid == os.getpid() else ("worker" if "sdk_worker" in cmd else "other")
 
