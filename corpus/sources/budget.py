@@ -80,8 +80,11 @@ class TimeBudget:
             self.close()
             root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+            # Its own session: a terminal's Ctrl-C goes to our process group only, so it cannot reach the helper
+            # while its interpreter starts (before `serve` ignores SIGINT), where it printed a traceback. The
+            # helper still ends with us (PR_SET_PDEATHSIG) and with Ctrl-C (corpus.interrupt kills descendants).
             self._proc = subprocess.Popen([sys.executable, "-c", _HELPER], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, env=env, bufsize=0)
+                                          stdout=subprocess.PIPE, env=env, bufsize=0, start_new_session=True)
             _send(self._proc.stdin, self.warm_up)
             try:
                 _receive(self._proc.stdout, time.monotonic() + STARTUP_SECONDS)     # "ready"
