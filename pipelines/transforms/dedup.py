@@ -292,6 +292,13 @@ class DecideGroups(TimedDoFn):
             yield from _hop_blocks(outcome, numbering, near=self._kind != "exact")
 
 
+def _unit_to_decide(joined, numbering: Numbering) -> UnitSummary | None:
+    """The unit of a join by unit key, if it has documents and the step's decisions are not already there."""
+    if numbering.done or not joined["unit"] or not joined["unit"][0].docs:
+        return None
+    return joined["unit"][0]
+
+
 def _hop_blocks(outcome: parts.Outcome, numbering: Numbering, near: bool):
     """An outcome's removals for the hop join: stage 7's by their survivor's range, stage 8's by their own."""
     on = outcome.removed if near else outcome.target
@@ -314,9 +321,9 @@ class NearKeys(TimedDoFn):
 
     def process(self, element, numbering: Numbering):
         key, joined = element
-        if numbering.done or not joined["unit"] or not joined["unit"][0].docs:
+        unit = _unit_to_decide(joined, numbering)
+        if unit is None:
             return
-        unit = joined["unit"][0]
         exact = parts.merge_unit_outcomes(list(joined["exact"]))
         yield key, exact
         mh = self._config.dedup.minhash
@@ -544,9 +551,9 @@ class DecideUnit(TimedDoFn):
 
     def process(self, element, numbering: Numbering):
         key, joined = element
-        if numbering.done or not joined["unit"] or not joined["unit"][0].docs:
+        unit = _unit_to_decide(joined, numbering)
+        if unit is None:
             return
-        unit = joined["unit"][0]
         with self.timed() as took:
             exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
             near = parts.merge_unit_outcomes(list(joined["near"]))
