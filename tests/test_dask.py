@@ -65,10 +65,11 @@ class Cluster:
             proc.wait()
 
 
-@pytest.fixture
-def cluster(tmp_path):
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One cluster for this file's tests (starting one takes seconds); the kill test, last, leaves it restarted."""
     pytest.importorskip("distributed", reason="the dask extra is not installed (pip install -e '.[dask]')")
-    started = Cluster(tmp_path)
+    started = Cluster(tmp_path_factory.mktemp("dask"))
     yield started
     started.stop()
 
@@ -84,6 +85,28 @@ def outputs(out: Path) -> dict[str, bytes]:
     files = [out / "stats.json", *sorted((out / "shards").glob("*")), *sorted((out / "rejects").glob("*")),
              *sorted((out / "tokenizer").glob("*"))]
     return {str(f.relative_to(out)): f.read_bytes() for f in files}
+
+
+def test_joins_keep_as_many_partitions_as_their_largest_input():
+    """Beam's Flatten adds up its inputs' partitions and every CoGroupByKey is one: down a chain of joins of a
+    collection with what derives from it (as dedup does) the count grew with each join, and so did the tasks."""
+    pytest.importorskip("dask", reason="the dask extra is not installed (pip install -e '.[dask]')")
+    import apache_beam as beam
+    from apache_beam.runners.dask.overrides import dask_overrides
+
+    from pipelines.dask_runner import _Translate
+
+    pipeline = beam.Pipeline()
+    keyed = pipeline | beam.Create([(i % 5, i) for i in range(40)]) | beam.Reshuffle()
+    for step in range(6):
+        derived = keyed | f"Derive{step}" >> beam.Map(lambda kv: (kv[0], kv[1] + 1))
+        keyed = ({"a": keyed, "b": derived} | f"Join{step}" >> beam.CoGroupByKey()
+                 | f"Flat{step}" >> beam.FlatMap(lambda kv: [(kv[0], v) for v in kv[1]["a"]]))
+    pipeline.replace_all(dask_overrides())
+    translate = _Translate({"npartitions": 3})
+    pipeline.visit(translate)
+    partitions = {node.full_label: bag.npartitions for node, bag in translate.bags.items() if bag is not None}
+    assert max(partitions.values()) == 3, sorted(partitions.items(), key=lambda kv: -kv[1])[:3]
 
 
 def test_the_whole_pipeline_on_a_dask_cluster_equals_the_local_run(cluster, all_kinds_out, tmp_path):
