@@ -3,6 +3,7 @@ the local runner with its worker processes: wall time, CPU, and the peak RSS of 
 
 Usage: python bench/dedup_partitioned.py --docs 2000000 [--unit-docs 25000] [--workers 2] [--hot 20000]
                                          [--partition-docs 2000000] [--work /tmp/dedup-bench] [--keep]
+                                         [--runner local|dask] [--memory-limit 3GB]
 
 The documents are keys only, shaped like bench/dedup_arrays.py's crawl: three sources (priorities 2/3/1 in
 62/22/16 proportions, one source a unit), 10% exact copies of another document anywhere, 4% of the originals in
@@ -12,10 +13,13 @@ Every key follows from the number of the document a document copies, so each uni
 copies cross units. Signatures are written for cluster and hot-bucket members only (nobody else's is read).
 
 The local runner's GroupByKey keeps what it shuffles in the driver process, and it hands each worker a whole
-stage's input as one bundle, so both the driver's and the workers' peaks grow with the corpus here (2M -> 6M
+stage's input as one bundle, so both the driver's and the workers' peaks grow with the corpus there (2M -> 6M
 documents: driver 4.4 -> 13.5 GB, workers 2.5 -> 7 GB); on Dataflow the shuffle service holds the data and bundles
-are bounded. Each element's own work is bounded by its partition: the timing records carry every worker's peak
-RSS when an element ends.
+are bounded. `--runner dask` runs the same steps on a Dask cluster started here (`dask scheduler` and `dask worker
+--nworkers W --memory-limit M` processes, one bag partition per unit): what waits between steps stays on the
+workers and goes to their disks past Dask's spill threshold (60-70% of M), as a shuffle service would hold it,
+so a worker's peak follows its partitions, not the corpus. Each element's own work is bounded by its partition:
+the timing records carry every worker's peak RSS when an element ends.
 Last, `resolve` (the one step that sees all verified pairs) runs in this process on as many synthetic pairs as the
 run verified, under tracemalloc: its bytes per pair.
 """
@@ -25,10 +29,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import threading
 import time
 import tracemalloc
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -169,7 +176,9 @@ class PeakRSS:
                     continue
                 rss = int(lines[0].split()[1]) << 10
                 self.peaks[pid] = max(self.peaks.get(pid, 0), rss)
-                self.names[pid] = "driver" if pid == os.getpid() else ("worker" if "sdk_worker" in cmd else "other")
+                self.names[pid] = ("driver" if pid == os.getpid() else
+                                   "worker" if "sdk_worker" in cmd or "spawn_main" in cmd else
+                                   "scheduler" if "dask scheduler" in cmd else "other")
 
 
 def resolve_bytes_per_pair(pairs: int, rng: np.random.Generator) -> tuple[float, float]:
@@ -192,6 +201,39 @@ def resolve_bytes_per_pair(pairs: int, rng: np.random.Generator) -> tuple[float,
     return peak / max(1, len(edges)), took
 
 
+@contextmanager
+def runner_and_options(args, root: Path):
+    """The local runner with its worker processes, or a Dask cluster of separate processes started here."""
+    if args.runner == "local":
+        options = PipelineOptions(["--direct_running_mode=multi_processing", f"--direct_num_workers={args.workers}"])
+        yield local_runner(options), options
+        return
+    from pipelines.dask_runner import DaskRunner
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    logs = open(root / "dask.log", "w")
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=logs, stderr=subprocess.STDOUT),
+             subprocess.Popen([dask, "worker", address, "--nworkers", str(args.workers), "--nthreads", "1",
+                               "--memory-limit", args.memory_limit, "--no-dashboard",
+                               "--local-directory", str(root / "dask-space")], stdout=logs, stderr=subprocess.STDOUT)]
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=120) as client:
+            client.wait_for_workers(args.workers, timeout=120)
+        # One bag partition per unit, as `corpus run` asks for (pipelines/run.py).
+        yield DaskRunner(), PipelineOptions([f"--dask_client_address={address}", "--dask_partition_size=1"])
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=2_000_000)
@@ -201,6 +243,8 @@ def main() -> None:
     ap.add_argument("--partition-docs", type=int, default=2_000_000)
     ap.add_argument("--work", default="/tmp/dedup-bench")
     ap.add_argument("--keep", action="store_true", help="keep the generated units and work directory")
+    ap.add_argument("--runner", choices=("local", "dask"), default="local")
+    ap.add_argument("--memory-limit", default="3GB", help="per Dask worker (--runner dask): spills past 60-70%%")
     args = ap.parse_args()
 
     logging.getLogger("apache_beam").setLevel(logging.ERROR)
@@ -215,12 +259,11 @@ def main() -> None:
     config = Config(sources=tuple(SourceConfig(name=s, kind="jsonl", paths=("x",), priority=p)
                                   for s, p, _ in SOURCES),
                     dedup=DedupConfig(partition_docs=args.partition_docs))
-    options = PipelineOptions(["--direct_running_mode=multi_processing", f"--direct_num_workers={args.workers}"])
     work = root / "work"
     cpu = os.times()
     start = time.perf_counter()
-    with PeakRSS() as rss:
-        with beam.Pipeline(runner=local_runner(options), options=options) as p:
+    with PeakRSS() as rss, runner_and_options(args, root) as (runner, options):
+        with beam.Pipeline(runner=runner, options=options) as p:
             result = p | beam.Create(units) | Deduplicate(config, str(work))
             result.kept | beam.Map(lambda r: (work / "counts.txt").write_text(repr(r.counts)))
     wall = time.perf_counter() - start
@@ -239,8 +282,13 @@ def main() -> None:
     print(f"partitions: {-(-args.docs // args.partition_docs)} ranges; elements: {took['elements']:,}, "
           f"{took['cpu_s']:.1f} CPU-s in the steps' own work")
     print(f"wall {wall:.1f} s, CPU {cpu_s:.1f} s ({cpu_s / args.docs * 1e6:.1f} CPU-us per document)")
-    print(f"peak RSS: driver {driver / 1e9:.2f} GB (the local runner's shuffle); workers "
+    held = "the local runner's shuffle" if args.runner == "local" else "the graph; the workers hold the data"
+    print(f"peak RSS: driver {driver / 1e9:.2f} GB ({held}); workers "
           + ", ".join(f"{w / 1e9:.2f}" for w in workers) + " GB")
+    if args.runner == "dask":
+        spilled = sum(f.stat().st_size for f in (root / "dask-space").rglob("*") if f.is_file())
+        print(f"dask: {args.workers} workers, --memory-limit {args.memory_limit}; "
+              f"{spilled / 1e9:.2f} GB left spilled on their disks at the end")
     print(f"removed: {removed}; near: {near}")
     pairs = int(near.get("verified_pairs", 0)) or 100_000
     per_pair, took = resolve_bytes_per_pair(pairs, np.random.default_rng(1))

@@ -28,6 +28,7 @@ from apache_beam.runners.dask import dask_runner as beam_dask
 from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunnerResult
 from apache_beam.runners.dask.overrides import dask_overrides
 from apache_beam.runners.dask.transform_evaluator import TRANSLATIONS, Flatten, NoOp, ParDo, get_windowed_value
+from apache_beam.runners.runner import PipelineState
 from apache_beam.transforms.sideinputs import SideInputMap
 
 
@@ -144,4 +145,16 @@ class DaskRunner(beam_dask.DaskRunner):
         pipeline.visit(translate)
         # Not optimized: fusing renames the tasks, and the side inputs' dependencies would name the old ones.
         futures = client.compute(translate.outputs(), optimize_graph=False)
-        return DaskRunnerResult(client, futures)
+        return _Result(client, futures)
+
+
+class _Result(DaskRunnerResult):
+    """Beam's result, which also lets go of the cluster when the run has ended (its client otherwise stays open, and
+    keeps trying to reconnect with tracebacks once the cluster stops)."""
+
+    def wait_until_finish(self, duration=None) -> str:
+        try:
+            return super().wait_until_finish(duration)
+        finally:
+            if self._state in (PipelineState.DONE, PipelineState.FAILED):
+                self.client.close()
