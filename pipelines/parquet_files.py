@@ -1,5 +1,5 @@
 """Parquet files of the work directory on any Beam filesystem: read whole (small files), read a batch at a time
-(a unit's text), and written a row group at a time under a temporary name. Every step reads and writes through
+(a unit's text), and written a row group at a time, put in place whole (pipelines/workdir.py). Every step reads and writes through
 these, so none of them imports another step's module for them."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.workdir import publish
+from pipelines.workdir import publish, staging_name
 
 ROW_GROUP_ROWS = 1024       # rows buffered before a row group is written, or fewer once they hold
 ROW_GROUP_BYTES = 32 << 20  # this many bytes of text: bounds a worker's memory (a row can be a 10 MB book)
@@ -29,11 +29,12 @@ def iter_batches(path: str, batch_rows: int = 1024, columns: list[str] | None = 
 
 
 class BufferedParquet:
-    """Rows appended one by one, written a row group at a time under a temporary name, published on close."""
+    """Rows appended one by one, written a row group at a time where no reader looks yet, published on close."""
 
     def __init__(self, path: str, schema: pa.Schema):
         self.path, self.schema = path, schema
-        self._file = FileSystems.create(path + ".tmp")
+        self._staged = staging_name(path)
+        self._file = FileSystems.create(self._staged)
         self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
         self._rows: list[dict[str, Any]] = []
         self._bytes = 0
@@ -55,4 +56,4 @@ class BufferedParquet:
         self._flush()
         self._writer.close()
         self._file.close()
-        publish(self.path + ".tmp", self.path)
+        publish(self._staged, self.path)

@@ -57,15 +57,28 @@ def read_json(path: str) -> Any | None:
             return None    # a done file cut short by a crash: the step is not done
 
 
+# An object store shows an object only once its upload is complete, and replaces one whole: a write there is already
+# all or nothing. A rename there is a copy and a delete (the bytes moved again, and more requests than the write), so
+# a file is written in place there and under a temporary name elsewhere.
+WHOLE_WRITES = frozenset({"gs", "s3", "azfs"})
+
+
+def staging_name(path: str) -> str:
+    """Where to write `path` so that no reader ever sees half of it; `publish` then puts it in place."""
+    return path if FileSystems.get_scheme(path) in WHOLE_WRITES else path + ".tmp"
+
+
 def write_bytes(path: str, data: bytes) -> None:
-    """Write under a temporary name, then rename: a reader never sees half a file."""
-    tmp = path + ".tmp"
+    """Write whole or not at all: a reader never sees half a file."""
+    tmp = staging_name(path)
     with FileSystems.create(tmp) as f:
         f.write(data)
     publish(tmp, path)
 
 
 def publish(tmp: str, path: str) -> None:
+    if tmp == path:
+        return
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([tmp], [path])
