@@ -55,6 +55,16 @@ class Measured:
     cpu_seconds: float     # user + system, summed over every process of the tree
     returncode: int
     stderr: str
+    peak_at: float = 0.0                     # seconds after the start when the tree's RSS peaked
+    peak_parts: tuple[int, ...] = ()         # each process's RSS then: the command's own first, then the largest
+
+    def peak_breakdown(self) -> str:
+        """Who held the peak, e.g. `at 212 s: 0.61 (main) + 0.80 + 0.75 GB` (processes under 50 MB left out)."""
+        if not self.peak_parts:
+            return ""
+        main, *rest = self.peak_parts
+        return (f"at {self.peak_at:.0f} s: {main / 2**30:.2f} (main)"
+                + "".join(f" + {r / 2**30:.2f}" for r in rest if r >= 50 << 20) + " GB")
 
     @property
     def cores_used(self) -> float:
@@ -65,11 +75,17 @@ class _Sampler(threading.Thread):
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid, self.peak, self.cpu, self.done = pid, 0, {}, threading.Event()
+        self.peak_at, self.peak_parts, self._t0 = 0.0, (), time.perf_counter()
 
     def run(self):
         while not self.done.wait(0.1):
             procs = tree(self.pid)
-            self.peak = max(self.peak, sum(rss for rss, _ in procs.values()))
+            total = sum(rss for rss, _ in procs.values())
+            if total > self.peak:
+                self.peak, self.peak_at = total, time.perf_counter() - self._t0
+                own = procs.get(self.pid, (0, 0.0))[0]
+                self.peak_parts = (own, *sorted((rss for p, (rss, _) in procs.items() if p != self.pid),
+                                                reverse=True))
             for p, (_, cpu) in procs.items():
                 self.cpu[p] = max(self.cpu.get(p, 0.0), cpu)
 
@@ -95,4 +111,4 @@ def run_measured(cmd: list[str], kill_after: float | None = None, env: dict | No
     # Without /proc: the largest single process's peak and the children's CPU time stand in.
     peak = sampler.peak or usage.ru_maxrss * 1024
     cpu = sum(sampler.cpu.values()) or usage.ru_utime + usage.ru_stime
-    return Measured(seconds, peak, cpu, proc.returncode, stderr)
+    return Measured(seconds, peak, cpu, proc.returncode, stderr, sampler.peak_at, sampler.peak_parts)

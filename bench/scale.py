@@ -62,7 +62,7 @@ def report(label: str, run: Measured, text_bytes: int, out: Path) -> None:
     print(f"{label}: {text_bytes / 1e6:,.0f} MB of text, {docs_in:,} documents in, {docs_out:,} rows out; "
           f"{run.seconds:,.0f} s wall, {mb_s:.2f} MB/s, {run.cores_used:.2f} cores used, "
           f"{mb_s / max(run.cores_used, 1e-9):.2f} MB/s per core used; peak RSS {run.peak_rss / 2**30:.2f} GB "
-          f"({run.peak_rss / text_bytes:.2f}x input)", flush=True)
+          f"({run.peak_rss / text_bytes:.2f}x input; {run.peak_breakdown()})", flush=True)
 
 
 def main() -> None:
