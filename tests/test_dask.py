@@ -5,6 +5,7 @@ byte for byte, also when a worker process is killed in the middle of the run."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -105,6 +106,7 @@ def test_joins_keep_as_many_partitions_as_their_largest_input():
     pipeline.replace_all(dask_overrides())
     translate = _Translate({"npartitions": 3})
     pipeline.visit(translate)
+    shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)     # what Beam removes after a run (none here)
     partitions = {node.full_label: bag.npartitions for node, bag in translate.bags.items() if bag is not None}
     assert max(partitions.values()) == 3, sorted(partitions.items(), key=lambda kv: -kv[1])[:3]
 
