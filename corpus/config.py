@@ -105,6 +105,7 @@ class ContentConfig:
     domain_blocklist: str | None = None       # file with one domain per line; subdomains match too
     flagged_words: str | None = None          # file with one word per line
     max_flagged_word_fraction: float = 0.01
+    url_filter: bool = False                  # RefinedWeb's URL words: banned, banned subwords, soft (per language)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,13 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
         thresholds = ", ".join(f"{k} {v:g}" for k, v in {**rules.quality, **rules.repetition}.items())
         lines.append(f"- `{lang}`: min_lang_score {rules.min_lang_score:g}; {len(rules.stop_words)} stop words; "
                      f"{thresholds}")
+    if config.content.url_filter:
+        per_lang = "; ".join(
+            f"`{lang}` {len(w.banned)} banned words, {len(w.banned_subwords)} banned subwords, {len(w.soft)} soft "
+            f"words (dropped from {w.soft_threshold} on)"
+            for lang in langs or ["default"] for w in [language_rules(None if lang == "default" else lang).url_words])
+        lines += ["", "URL words (RefinedWeb, Penedo et al. 2023, App. G.1.2; `content.url_filter`): a document goes on "
+                  f"one banned word, one banned subword, or as many distinct soft words as the threshold. {per_lang}."]
     mh = config.dedup.minhash
     near = stats["dedup"].get("near", {})
     lines += ["", "## Deduplication", "",

@@ -63,7 +63,7 @@ class Rejection:
 
     @classmethod
     def of(cls, doc: Document, stage: str, reason: str, value: float | None = None,
-           threshold: float | None = None, duplicate_of: str | None = None) -> "Rejection":
+           threshold: float | None = None, duplicate_of: str | None = None, detail: str | None = None) -> "Rejection":
         return cls(id=doc.id, source=doc.source, stage=stage, reason=reason, n_bytes=doc.n_bytes,
                    text=doc.text, url=doc.url, lang=doc.lang, value=value, threshold=threshold,
-                   duplicate_of=duplicate_of)
+                   duplicate_of=duplicate_of, detail=detail)

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from corpus.config import Config
 from corpus.document import Document, Rejection
-from corpus.rules.content import domain_verdict, flagged_word_fraction, flagged_words_verdict
+from corpus.rules.content import domain_verdict, flagged_word_fraction, flagged_words_verdict, url_words_verdict
 from corpus.rules.langid import LanguageIdentifier, langid_verdict
 from corpus.rules.languages import LanguageRules, language_rules
 from corpus.rules.quality import quality_signals, quality_verdict
@@ -42,7 +42,8 @@ PIPELINE_STEPS = ("ReadAndFilter", "Deduplicate", "TrainTokenizer", "Tokenize", 
 
 
 def _reject(doc: Document, stage: str, verdict: Verdict) -> Rejection:
-    return Rejection.of(doc, stage, verdict.reason or "rejected", verdict.value, verdict.threshold)
+    return Rejection.of(doc, stage, verdict.reason or "rejected", verdict.value, verdict.threshold,
+                        detail=verdict.detail)
 
 
 class DocumentRules:
@@ -124,6 +125,10 @@ class DocumentRules:
         verdict = domain_verdict(doc.url, self.blocklist)
         if not verdict.keep:
             return _reject(doc, STAGE_CONTENT, verdict)
+        if self.config.content.url_filter:
+            verdict = url_words_verdict(doc.url, self.rules_for(doc.lang).url_words)
+            if not verdict.keep:
+                return _reject(doc, STAGE_CONTENT, verdict)
         if self.flagged:
             fraction = flagged_word_fraction(words(doc.text) if text_words is None else text_words, self.flagged)
             doc = doc.replaced(signals={**doc.signals, "flagged_word_fraction": fraction})

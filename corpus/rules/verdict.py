@@ -12,6 +12,7 @@ class Verdict:
     reason: str | None = None
     value: float | None = None
     threshold: float | None = None
+    detail: str | None = None        # what matched, where a value does not say it (the URL words that did)
 
 
 KEEP = Verdict(True)

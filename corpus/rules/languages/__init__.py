@@ -60,6 +60,15 @@ fold_word = _FoldedWords().__getitem__
 
 
 @dataclass(frozen=True)
+class UrlWords:
+    """A language's URL word lists, folded as `fold_word` folds (`url_words` in the YAML; rules/content.py)."""
+    banned: frozenset[str] = frozenset()
+    banned_subwords: tuple[str, ...] = ()
+    soft: frozenset[str] = frozenset()
+    soft_threshold: int = 2
+
+
+@dataclass(frozen=True)
 class LanguageRules:
     lang: str
     min_lang_score: float
@@ -68,6 +77,7 @@ class LanguageRules:
     quality: Mapping[str, float]
     repetition: Mapping[str, float]
     boilerplate: BoilerplatePatterns
+    url_words: UrlWords
 
 
 _NOT_LANGUAGES = ("default", "lid176")
@@ -131,6 +141,7 @@ def language_rules(lang: str | None, override: Any = None, default_min_lang_scor
         quality={k: float(v) for k, v in quality.items()},
         repetition={k: float(v) for k, v in repetition.items()},
         boilerplate=boilerplate,
+        url_words=_url_words(lang or ""),
     )
 
 
@@ -141,3 +152,18 @@ def _boilerplate(lang: str) -> BoilerplatePatterns:
     if lang:
         tables.append(_read(lang).get("boilerplate", {}))
     return BoilerplatePatterns.from_data(tables)
+
+
+@lru_cache(maxsize=None)
+def _url_words(lang: str) -> UrlWords:
+    """The default lists and the language's own, together (its `soft_threshold`, where it has one)."""
+    tables = [_read("default").get("url_words", {})]
+    if lang and lang not in _NOT_LANGUAGES:
+        tables.append(_read(lang).get("url_words", {}))
+
+    def words(key: str) -> list[str]:
+        return [fold_word(str(w)) for table in tables for w in table.get(key, ())]
+
+    threshold = next((t["soft_threshold"] for t in reversed(tables) if "soft_threshold" in t), 2)
+    return UrlWords(banned=frozenset(words("banned")), banned_subwords=tuple(dict.fromkeys(words("banned_subwords"))),
+                    soft=frozenset(words("soft")), soft_threshold=int(threshold))
