@@ -109,6 +109,14 @@ class ContentConfig:
 
 
 @dataclass(frozen=True)
+class PiiConfig:
+    """SPEC stage 6c: emails, IP addresses, phone and card numbers masked before dedup and tokenization."""
+    enabled: bool = False
+    placeholders: dict[str, str] = field(default_factory=lambda: {"email": "<EMAIL>", "ip": "<IP>",
+                                                                  "phone": "<PHONE>", "card": "<CARD>"})
+
+
+@dataclass(frozen=True)
 class MinHashConfig:
     enabled: bool = True
     ngram: int = 13
@@ -189,6 +197,7 @@ class Config:
     normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
     read: ReadConfig = field(default_factory=ReadConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
+    pii: PiiConfig = field(default_factory=PiiConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     mix: MixConfig = field(default_factory=MixConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
@@ -409,6 +418,8 @@ def _validate(cfg: Config, check_paths: bool) -> None:
              "normalize.max_invalid_char_fraction: must be within [0, 1]")
     _require(0 <= cfg.content.max_flagged_word_fraction <= 1,
              "content.max_flagged_word_fraction: must be within [0, 1]")
+    for kind in cfg.pii.placeholders:
+        _require(kind in PiiConfig().placeholders, f"pii.placeholders.{kind}: not a kind (email, ip, phone, card)")
     if check_paths:
         _require_file(cfg.content.domain_blocklist, "content.domain_blocklist")
         _require_file(cfg.content.flagged_words, "content.flagged_words")
@@ -461,8 +472,10 @@ def config_from_dict(data: dict[str, Any], base_dir: str = ".", check_paths: boo
     output = cfg.output
     if output.work_dir is not None:
         output = dataclasses.replace(output, work_dir=_resolve(output.work_dir, base_dir))
-    cfg = dataclasses.replace(cfg, sources=sources, content=content, langid=langid, dedup=dedup, tokenizer=tokenizer,
-                              output=output, base_dir=base_dir)
+    # A config that names some placeholders keeps the defaults of the others.
+    pii = dataclasses.replace(cfg.pii, placeholders={**PiiConfig().placeholders, **cfg.pii.placeholders})
+    cfg = dataclasses.replace(cfg, sources=sources, content=content, pii=pii, langid=langid, dedup=dedup,
+                              tokenizer=tokenizer, output=output, base_dir=base_dir)
     _validate(cfg, check_paths)
     return cfg
 

@@ -67,6 +67,10 @@ def render_datacard(config: Config, stats: dict[str, Any], manifest: dict[str, A
             for lang in langs or ["default"] for w in [language_rules(None if lang == "default" else lang).url_words])
         lines += ["", "URL words (RefinedWeb, Penedo et al. 2023, App. G.1.2; `content.url_filter`): a document goes on "
                   f"one banned word, one banned subword, or as many distinct soft words as the threshold. {per_lang}."]
+    if config.pii.enabled:
+        masked = ", ".join(f"{kind} {n['masked']:,} in {n['docs']:,} documents" for kind, n in stats["pii"].items())
+        lines += ["", "Personal data masked before dedup and tokenization (stage 6c; placeholders "
+                  + ", ".join(f"{k} `{v}`" for k, v in config.pii.placeholders.items()) + f"): {masked}."]
     mh = config.dedup.minhash
     near = stats["dedup"].get("near", {})
     lines += ["", "## Deduplication", "",

@@ -243,6 +243,10 @@ def render_stats(stats: dict[str, Any]) -> str:
         out.append(f"== {LANGID_DROPPED_LABEL}")
         out.append(_table(headers, dropped))
         out.append("")
+    if stats.get("pii"):
+        out.append("== personal data masked (stage 6c: spans, and the documents they were in)")
+        out.append(_table(["kind", "masked", "documents"], [[k, v["masked"], v["docs"]] for k, v in stats["pii"].items()]))
+        out.append("")
     d = stats["dedup"]
     out.append(f"== dedup ({DEDUP_LABEL})")
     out.append(_table(*dedup_table(stats)))

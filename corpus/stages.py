@@ -7,13 +7,14 @@ calls its methods. Stage names here are the names used in the funnel (`stats.jso
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from corpus.config import Config
 from corpus.document import Document, Rejection
 from corpus.rules.content import domain_verdict, flagged_word_fraction, flagged_words_verdict, url_words_verdict
 from corpus.rules.langid import LanguageIdentifier, langid_verdict
 from corpus.rules.languages import LanguageRules, language_rules
+from corpus.rules.pii import mask_pii
 from corpus.rules.quality import quality_signals, quality_verdict
 from corpus.rules.repetition import repetition_signals, repetition_verdict
 from corpus.rules.verdict import Verdict
@@ -119,6 +120,12 @@ class DocumentRules:
         doc = doc.replaced(signals={**doc.signals, **signals})
         verdict = repetition_verdict(signals, self.rules_for(doc.lang))
         return doc if verdict.keep else _reject(doc, STAGE_REPETITION, verdict)
+
+    # -- stage 6c (after the filters, so that what is deduped and tokenized is the masked text)
+    def mask_pii(self, doc: Document) -> tuple[Document, Mapping[str, int]]:
+        """The document with its personal data masked (`pii.enabled`), and how many spans of each kind."""
+        masked = mask_pii(doc.text, self.config.pii.placeholders)
+        return (doc.replaced(text=masked.text) if masked.counts else doc), masked.counts
 
     # -- stage 6
     def content(self, doc: Document, text_words: list[str] | None = None) -> Document | Rejection:

@@ -9,6 +9,7 @@ The pipeline counts in-graph (so counts are exact and runner-independent) as rec
   ("dedup", "near", name, "")                         near-dedup machinery: candidate_pairs, verified_pairs,
                                                      unconverged_edges; hot_buckets (buckets, their members)
   ("dedup", "largest", survivor id, source)          the largest clusters' survivors: (cluster size, 0)
+  ("pii", kind, "", "")                              spans masked (stage 6c), and the documents they were in
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import defaultdict
 from typing import Any, Iterable
 
 from corpus.ids import is_repeat
+from corpus.rules.pii import KINDS as PII_KINDS
 from corpus.stages import STAGE_DECONTAMINATE, STAGE_EXACT_DEDUP, STAGE_NEAR_DEDUP
 
 ADDED = "added:"   # a funnel key of rows a stage adds rather than drops, e.g. "added:parts"
@@ -194,8 +196,9 @@ def run_warnings(by_source: dict[str, dict[str, Any]], funnel: dict[str, list[di
 
 def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], share_targets: dict[str, float] | None,
                 tokenizer: dict[str, Any] | None = None, near_params: dict[str, Any] | None = None,
-                target_tokens: int | None = None) -> dict[str, Any]:
-    """`share_targets` None: the mix was off (no targets); `target_tokens`: the size the mix was asked for."""
+                target_tokens: int | None = None, pii: bool = False) -> dict[str, Any]:
+    """`share_targets` None: the mix was off (no targets); `target_tokens`: the size the mix was asked for; `pii`:
+    stage 6c ran (its counts appear only then, so a run without it has the same stats.json as before it)."""
     funnel = build_funnel(counts, sources, stages)
     by_source: dict[str, dict[str, Any]] = {s: {"docs": 0, "tokens": 0, "bytes": 0, "epochs": 0.0,
                                                 "share_target": (share_targets or {}).get(s), "share_achieved": 0.0}
@@ -242,6 +245,8 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
             damaged.setdefault(a, {})[b] = docs
         elif table == "langid":          # a: reason, b: top language
             langid.setdefault(a, {})[b] = {"docs": docs, "bytes": n_bytes}
+    masked = {kind: {"masked": counts.get(("pii", kind, "", ""), (0, 0))[0],
+                     "docs": counts.get(("pii", kind, "", ""), (0, 0))[1]} for kind in PII_KINDS}
     return {
         "funnel": funnel,
         "read_skipped": skipped,
@@ -249,6 +254,7 @@ def build_stats(counts: Counts, sources: list[str], stages: tuple[str, ...], sha
         "sources": by_source,
         "languages": dict(sorted(languages.items())),
         "langid_dropped": langid,
+        **({"pii": masked} if pii else {}),
         "dedup": build_dedup(counts, near_params),
         "tokenizer": tokenizer or {},
         "shares_of": shares_of,

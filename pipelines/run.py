@@ -426,7 +426,8 @@ def _run_and_finalize(config: Config, options: PipelineOptions, out_dir: str, st
     banding = banding_for(config.dedup.minhash)
     stats = build_stats(counts, sources, FUNNEL_STAGES, config.share_targets(), tokenizer=tokenizer,
                         near_params={"bands": banding.bands, "rows": banding.rows},
-                        target_tokens=config.mix.target_tokens if config.mix.enabled else None)
+                        target_tokens=config.mix.target_tokens if config.mix.enabled else None,
+                        pii=config.pii.enabled)
     # Length summaries and token histograms come from the shards themselves.
     shard_rows = _shard_columns(staging, shards)
     extra = shard_statistics(shard_rows)

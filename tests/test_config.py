@@ -45,6 +45,9 @@ def test_paths_resolve_against_the_config_folder(tmp_path):
     ({"languages": {"en": {"quality": {"min_mean_word_length": 12}}}}, "languages.en.quality.min_mean_word_length"),
     ({"content": {"max_flagged_word_fraction": 2}}, "content.max_flagged_word_fraction"),
     ({"content": {"url_filter": "yes"}}, "content.url_filter"),
+    ({"pii": {"enabled": "yes"}}, "pii.enabled"),
+    ({"pii": {"placeholders": {"mail": "<M>"}}}, "pii.placeholders.mail"),
+    ({"pii": {"placeholders": {"email": 3}}}, "pii.placeholders.email"),
     ({"read": {"doc_timeout": -1}}, "read.doc_timeout"),
     ({"tokenizer": {"enabled": False}, "mix": {"target_tokens": 1000}}, "mix.target_tokens"),
     # Every number must be finite.

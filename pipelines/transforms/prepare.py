@@ -238,7 +238,12 @@ class PrepareUnit(beam.DoFn):
                 counts.funnel(doc.source, stage, "out", doc.n_bytes)
                 failing = FUNNEL_STAGES[FUNNEL_STAGES.index(stage) + 1]
             else:
-                # Past stage 6 (`failing` is now exact_dedup): the keys that stages 7-9 read.
+                # Past stage 6 (`failing` is now exact_dedup): personal data masked, then the keys that stages 7-9
+                # read, of the masked text.
+                if self._config.pii.enabled:
+                    doc, masked = self._rules.mask_pii(doc)
+                    for kind, spans in masked.items():
+                        counts.add(("pii", kind, "", ""), spans, 1)
                 matched = self._contamination.match(doc.text) if self._contamination else None
                 return doc, document_keys(doc, self._settings, matched)
         except Exception as exc:  # noqa: BLE001 - one document's failure is its rejection, never the run's end
