@@ -46,6 +46,9 @@ _CARD = re.compile(r"(?<![\w.,-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\
 _ISBN_BEFORE = re.compile(r"isbn(?:-1[03])?:?\s*$", re.IGNORECASE)
 
 
+_DIGIT = re.compile(r"\d")
+
+
 class Span(NamedTuple):
     start: int
     end: int
@@ -74,6 +77,8 @@ def _before(text: str, start: int, pattern: re.Pattern) -> bool:
 
 
 def _emails(text: str) -> list[Span]:
+    if "@" not in text:         # most texts: a substring test is a hundred times cheaper than the pattern
+        return []
     return [Span(m.start(), m.end(), "email") for m in _EMAIL.finditer(text)
             if m.group(1).casefold() not in _FILE_SUFFIXES]
 
@@ -125,7 +130,7 @@ _FINDERS = {"email": _emails, "card": _cards, "ip": _ips, "phone": _phones}
 def find_pii(text: str) -> list[Span]:
     """Non-overlapping spans of personal data in `text`, in order; where finds overlap, the earlier kind of KINDS
     (then the longer find) wins."""
-    if not any(c.isdigit() for c in text) and "@" not in text:
+    if "@" not in text and not _DIGIT.search(text):
         return []
     found = [span for kind in KINDS for span in _FINDERS[kind](text)]
     rank = {kind: i for i, kind in enumerate(KINDS)}
