@@ -40,6 +40,7 @@ from corpus.dedup.decide import LARGEST_CLUSTERS, banding_for, digest_partition
 from corpus.dedup.partitioned import BandBlock, Edges, HopBlock, KeyBlock, Members, PairCounts, UnitOutcome
 from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY
 from corpus.stats import merge_counts
+from pipelines.memory import release_memory
 from pipelines.parquet_files import iter_batches, read_table
 from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.stage import StageOutput
@@ -251,7 +252,17 @@ class Deduplicate(beam.PTransform):
         return DedupResult(numbering.fingerprint, folder.path, counts)
 
 
-class ExactKeys(TimedDoFn):
+class _DedupStep(TimedDoFn):
+    """A dedup step's DoFn: timed per bundle, and what its bundle freed handed back to the system at the end. A worker
+    runs step after step, then trains the tokenizer; without this the memory of the steps stayed with it (1 GB run:
+    a worker at 1.52 GB while training, against 0.89 GB before the steps were split)."""
+
+    def finish_bundle(self):
+        super().finish_bundle()
+        release_memory()
+
+
+class ExactKeys(_DedupStep):
     """UnitSummary -> (digest range, KeyBlock) for each range its documents fall in (stage 7)."""
 
     def __init__(self, config: Config, work: str):
@@ -274,7 +285,7 @@ class ExactKeys(TimedDoFn):
                                   [ids[i] for i in mine.tolist()])
 
 
-class DecideGroups(TimedDoFn):
+class DecideGroups(_DedupStep):
     """(range, its KeyBlocks) -> (unit key, UnitOutcome) per unit it decided about, and tagged "hop": the
     removals keyed by the hop range of the survivor (stage 7) or of the removed document (stage 8)."""
 
@@ -310,7 +321,7 @@ def _hop_blocks(outcome: parts.Outcome, numbering: Numbering, near: bool):
             [outcome.target_ids[i] for i in at.tolist()] if near else [], near)))
 
 
-class NearKeys(TimedDoFn):
+class NearKeys(_DedupStep):
     """(unit key, {unit, its stage 7 pieces}) -> the unit's stage 7 outcome (main, for later joins), its short
     documents' keys (tagged "short", by short-key range) and its band hashes (tagged "band", by (band, range)),
     of the documents stage 7 kept."""
@@ -363,7 +374,7 @@ class NearKeys(TimedDoFn):
                     yield beam.pvalue.TaggedOutput("band", ((b, r), BandBlock(numbers[rows], hashes[at])))
 
 
-class BandPairs(TimedDoFn):
+class BandPairs(_DedupStep):
     """((band, range), its BandBlocks) -> (pair partition, pairs) by each pair's first document; tagged "stats":
     the hot buckets."""
 
@@ -384,7 +395,7 @@ class BandPairs(TimedDoFn):
                 yield p, pairs[owners == p]
 
 
-class UniquePairs(TimedDoFn):
+class UniquePairs(_DedupStep):
     """(pair partition, pair arrays) -> (pair partition, its distinct pairs); tagged "requests": (unit key,
     Request) for the signatures of their members."""
 
@@ -406,7 +417,7 @@ def _requested(joined) -> tuple[UnitSummary, list[Request], np.ndarray]:
     return joined["unit"][0], requests, np.unique(np.concatenate([r.rows for r in requests]))
 
 
-class ReadMembers(TimedDoFn):
+class ReadMembers(_DedupStep):
     """(unit key, {unit, exact outcome, requests}) -> (pair partition, Members) for each request: the rows'
     signatures and ids read once for all of them, their priority and exact cluster size."""
 
@@ -433,7 +444,7 @@ class ReadMembers(TimedDoFn):
                                              weight[request.rows], [ids[i] for i in at.tolist()], matrix[at])
 
 
-class Estimate(TimedDoFn):
+class Estimate(_DedupStep):
     """(pair partition, {pairs, members}) -> Edges of the sure pairs; tagged "uncertain": (pair partition, Edges)
     of those too close to call, "requests": their members' texts asked of their units, "stats"."""
 
@@ -467,7 +478,7 @@ def _members_of(pairs: np.ndarray, members: Members) -> Members:
                    [members.ids[i] for i in at.tolist()], members.signatures[at])
 
 
-class ReadTexts(TimedDoFn):
+class ReadTexts(_DedupStep):
     """(unit key, {unit, requests}) -> (pair partition, Texts) of the rows each asked for."""
 
     def __init__(self, work: str):
@@ -486,7 +497,7 @@ class ReadTexts(TimedDoFn):
                 yield request.owner, Texts(numbering.starts[u] + request.rows, [texts[i] for i in at.tolist()])
 
 
-class ExactCheck(TimedDoFn):
+class ExactCheck(_DedupStep):
     """(pair partition, {uncertain Edges, Texts}) -> Edges of the pairs whose shingle sets reach the threshold."""
 
     def __init__(self, config: Config, work: str):
@@ -508,7 +519,7 @@ class ExactCheck(TimedDoFn):
             yield beam.pvalue.TaggedOutput("stats", PairCounts(verified_pairs=len(held)))
 
 
-class Resolve(TimedDoFn):
+class Resolve(_DedupStep):
     """[Edges of every pair partition] -> (unit key, UnitOutcome) of stage 8's removals and survivors; tagged
     "hop": the removals by their hop range."""
 
@@ -541,7 +552,7 @@ class Hop(beam.DoFn):
             yield numbering.keys[u], Renamed(docs[at] - numbering.starts[u], [names[i] for i in at.tolist()])
 
 
-class DecideUnit(TimedDoFn):
+class DecideUnit(_DedupStep):
     """(unit key, {unit, exact outcome, stage 8 pieces, hops}) -> UnitResult; writes the unit's decision file: the
     rows removed and the survivors of clusters (none for a quiet unit)."""
 
