@@ -143,8 +143,11 @@ class DaskRunner(beam_dask.DaskRunner):
         pipeline.replace_all(dask_overrides())
         translate = _Translate(bag_kwargs)
         pipeline.visit(translate)
-        # Not optimized: fusing renames the tasks, and the side inputs' dependencies would name the old ones.
-        futures = client.compute(translate.outputs(), optimize_graph=False)
+        # Optimized (fused): unfused, every `map` of a bundle's input and output was a task whose result a worker
+        # stored, each a list sharing the same blocks. Dask spilled one list to disk while another still held the
+        # blocks, so spilling freed nothing, and past 2M documents the workers paused at their limit for good. A
+        # task read by two others (a side input's) ends a fused chain and keeps its key, so it still runs once.
+        futures = client.compute(translate.outputs(), optimize_graph=True)
         return _Result(client, futures)
 
 

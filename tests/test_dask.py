@@ -111,6 +111,45 @@ def test_joins_keep_as_many_partitions_as_their_largest_input():
     assert max(partitions.values()) == 3, sorted(partitions.items(), key=lambda kv: -kv[1])[:3]
 
 
+class _Logged:
+    """x -> x, noting each call in a file: how often a step ran."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __call__(self, x):
+        with open(self.path, "a") as f:
+            f.write(f"{x}\n")
+        return x
+
+
+def test_a_step_read_as_a_side_input_and_by_the_main_path_runs_once_in_the_fused_graph(tmp_path):
+    """The runner computes a fused graph (unfused, the workers held copies of every list between tasks and could
+    not spill them). Fusing must not run a step twice when its output is both a side input and a main input."""
+    dask = pytest.importorskip("dask", reason="the dask extra is not installed (pip install -e '.[dask]')")
+    import apache_beam as beam
+    from apache_beam.runners.dask.overrides import dask_overrides
+
+    from pipelines.dask_runner import _Translate
+
+    log = tmp_path / "calls.txt"
+    pipeline = beam.Pipeline()
+    numbers = (pipeline | beam.Create(list(range(6))) | "Logged" >> beam.Map(_Logged(log))
+               | "Double" >> beam.Map(lambda x: 2 * x))
+    total = beam.pvalue.AsSingleton(numbers | "Sum" >> beam.CombineGlobally(sum))
+    numbers | "Shift" >> beam.Map(lambda x, t: x + t, total) | "Out" >> beam.Map(_Logged(tmp_path / "out.txt"))
+    # As Pipeline.run hands it to a runner that is not the Fn API's: through the runner API and back.
+    pipeline = beam.Pipeline.from_runner_api(pipeline.to_runner_api(use_fake_coders=True), pipeline.runner,
+                                             pipeline._options)
+    pipeline.replace_all(dask_overrides())
+    translate = _Translate({"npartitions": 3})
+    pipeline.visit(translate)
+    shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)
+    dask.compute(*translate.outputs(), optimize_graph=True, scheduler="sync")
+    assert sorted(log.read_text().split()) == [str(i) for i in range(6)]
+    assert sorted(int(x) for x in (tmp_path / "out.txt").read_text().split()) == [2 * i + 30 for i in range(6)]
+
+
 def test_the_whole_pipeline_on_a_dask_cluster_equals_the_local_run(cluster, all_kinds_out, tmp_path):
     out = tmp_path / "out"
     proc = dask_run(cluster, out)

@@ -4,7 +4,9 @@
 Documents are numbered globally (units in key order, rows in order). Each unit sends each partition the keys of
 its own documents that fall there (GroupByKey on the partition); what a partition decides goes back to the units
 (GroupByKey on the unit). Text never travels: a step that needs a few documents' signatures, ids or texts sends
-their numbers to their units, which read those rows and send them back.
+their numbers to their units, which read those rows and send them back. What grows with the corpus (key blocks,
+band hashes, members' signatures, texts) goes through files in `<work>/dedup/_blocks/` (`pipelines.blocks`): the
+shuffles carry references, so no runner holds a step's whole output in memory. Finish deletes the files.
 
   Number         every unit's first document number, the partition count, the step's fingerprint (one record)
   ExactKeys      per unit: digests, priorities, ids -> digest ranges
@@ -40,15 +42,17 @@ from corpus.dedup.decide import LARGEST_CLUSTERS, banding_for, digest_partition
 from corpus.dedup.partitioned import BandBlock, Edges, HopBlock, KeyBlock, Members, PairCounts, UnitOutcome
 from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY
 from corpus.stats import merge_counts
+from pipelines.blocks import read_blocks, write_blocks
 from pipelines.memory import release_memory
 from pipelines.parquet_files import iter_batches, read_table
 from pipelines.transforms.prepare import UnitSummary
 from pipelines.transforms.stage import StageOutput
 from pipelines.timings import TimedDoFn
-from pipelines.workdir import StepFolder, fingerprint, join, write_bytes
+from pipelines.workdir import StepFolder, delete_tree, fingerprint, join, write_bytes
 
 STEP = "dedup"
 TIMED = "Deduplicate"
+BLOCKS = "_blocks"      # `<work>/dedup/_blocks/<kind>/<unit>.bin`: what the shuffles carry references to
 
 
 class Numbering(NamedTuple):
@@ -136,6 +140,10 @@ def _ids_reader(numbering: Numbering):
             out[at] = value
         return out
     return ids_of
+
+
+def _blocks_file(work: str, kind: str, unit_key: str) -> str:
+    return join(work, STEP, BLOCKS, kind, f"{unit_key}.bin")
 
 
 def _digests(column: pa.ChunkedArray | pa.Array, count: int) -> np.ndarray:
@@ -249,6 +257,7 @@ class Deduplicate(beam.PTransform):
             merged[("dedup", "largest", doc_id, source)] = (-size, 0)
         counts = [[list(k), list(v)] for k, v in sorted(merged.items())]
         folder.finish(numbering.fingerprint, {"counts": counts})
+        delete_tree(join(self._work, STEP, BLOCKS))       # every step that reads them is upstream of this one
         return DedupResult(numbering.fingerprint, folder.path, counts)
 
 
@@ -263,11 +272,11 @@ class _DedupStep(TimedDoFn):
 
 
 class ExactKeys(_DedupStep):
-    """UnitSummary -> (digest range, KeyBlock) for each range its documents fall in (stage 7)."""
+    """UnitSummary -> (digest range, KeyBlock as a BlockRef) for each range its documents fall in (stage 7)."""
 
     def __init__(self, config: Config, work: str):
         super().__init__(work, TIMED)
-        self._config = config
+        self._config, self._work = config, work
 
     def process(self, unit: UnitSummary, numbering: Numbering):
         if numbering.done or not self._config.dedup.exact or not unit.docs:
@@ -279,14 +288,16 @@ class ExactKeys(_DedupStep):
             numbers = numbering.starts[u] + np.arange(unit.docs, dtype=np.int64)
             priority = np.full(unit.docs, numbering.priorities[u], dtype=np.int64)
             partition = digest_partition(digests, numbering.partitions)
+            blocks = []
             for p in np.unique(partition).tolist():
                 mine = np.flatnonzero(partition == p)
-                yield p, KeyBlock(numbers[mine], digests[mine], priority[mine], np.ones(len(mine), np.int64),
-                                  [ids[i] for i in mine.tolist()])
+                blocks.append((p, KeyBlock(numbers[mine], digests[mine], priority[mine],
+                                           np.ones(len(mine), np.int64), [ids[i] for i in mine.tolist()])))
+            yield from write_blocks(_blocks_file(self._work, "exact", unit.key), blocks)
 
 
 class DecideGroups(_DedupStep):
-    """(range, its KeyBlocks) -> (unit key, UnitOutcome) per unit it decided about, and tagged "hop": the
+    """(range, its KeyBlocks' refs) -> (unit key, UnitOutcome) per unit it decided about, and tagged "hop": the
     removals keyed by the hop range of the survivor (stage 7) or of the removed document (stage 8)."""
 
     def __init__(self, work: str, kind: str):
@@ -294,10 +305,10 @@ class DecideGroups(_DedupStep):
         self._kind = kind
 
     def process(self, element, numbering: Numbering):
-        # element: (range, its KeyBlocks). Not annotated: Beam would check it against what GroupByKey gives.
-        p, blocks = element
+        # element: (range, its KeyBlocks' refs). Not annotated: Beam would check it against what GroupByKey gives.
+        p, refs = element
         with self.timed():
-            outcome = parts.group_duplicates(parts.merge_blocks(list(blocks)))
+            outcome = parts.group_duplicates(parts.merge_blocks(read_blocks(refs)))
             for u, piece in parts.split_by_unit(outcome, numbering.starts):
                 yield numbering.keys[u], piece
             yield from _hop_blocks(outcome, numbering, near=self._kind != "exact")
@@ -324,11 +335,11 @@ def _hop_blocks(outcome: parts.Outcome, numbering: Numbering, near: bool):
 class NearKeys(_DedupStep):
     """(unit key, {unit, its stage 7 pieces}) -> the unit's stage 7 outcome (main, for later joins), its short
     documents' keys (tagged "short", by short-key range) and its band hashes (tagged "band", by (band, range)),
-    of the documents stage 7 kept."""
+    of the documents stage 7 kept (as BlockRefs)."""
 
     def __init__(self, config: Config, work: str):
         super().__init__(work, TIMED)
-        self._config = config
+        self._config, self._work = config, work
 
     def process(self, element, numbering: Numbering):
         key, joined = element
@@ -353,6 +364,7 @@ class NearKeys(_DedupStep):
                                ["key_kind", "short_key", *(f"band_{b}" for b in range(bands))])
             kind = table["key_kind"].to_numpy()
             short = np.flatnonzero(alive & (kind == SHORT_KEY))
+            short_blocks = []
             if len(short):
                 keys = _digests(table["short_key"].take(pa.array(short)), len(short))
                 ids = read_rows(unit.folder, "docs.parquet", "id", short)
@@ -360,22 +372,25 @@ class NearKeys(_DedupStep):
                 for p in np.unique(ranges).tolist():
                     at = np.flatnonzero(ranges == p)
                     rows = short[at]
-                    yield beam.pvalue.TaggedOutput("short", (p, KeyBlock(
-                        numbers[rows], keys[at], priority[rows], weight[rows], [ids[i] for i in at.tolist()])))
+                    short_blocks.append((p, KeyBlock(numbers[rows], keys[at], priority[rows], weight[rows],
+                                                     [ids[i] for i in at.tolist()])))
+            for ref in write_blocks(_blocks_file(self._work, "short", key), short_blocks):
+                yield beam.pvalue.TaggedOutput("short", ref)
             long = np.flatnonzero(alive & (kind == SIGNATURE_KEY))
-            if not len(long):
-                return
-            for b in range(bands):
+            band_blocks = []
+            for b in range(bands if len(long) else 0):
                 hashes = table[f"band_{b}"].take(pa.array(long)).to_numpy()
                 ranges = parts.hash_partition(hashes, numbering.partitions)
                 for r in np.unique(ranges).tolist():
                     at = np.flatnonzero(ranges == r)
                     rows = long[at]
-                    yield beam.pvalue.TaggedOutput("band", ((b, r), BandBlock(numbers[rows], hashes[at])))
+                    band_blocks.append(((b, r), BandBlock(numbers[rows], hashes[at])))
+            for ref in write_blocks(_blocks_file(self._work, "bands", key), band_blocks):
+                yield beam.pvalue.TaggedOutput("band", ref)
 
 
 class BandPairs(_DedupStep):
-    """((band, range), its BandBlocks) -> (pair partition, pairs) by each pair's first document; tagged "stats":
+    """((band, range), its BandBlocks' refs) -> (pair partition, pairs) by each pair's first document; tagged "stats":
     the hot buckets."""
 
     def __init__(self, config: Config, work: str):
@@ -383,9 +398,9 @@ class BandPairs(_DedupStep):
         self._config = config
 
     def process(self, element, numbering: Numbering):
-        (b, r), blocks = element
+        (b, r), refs = element
         with self.timed():
-            block = parts.merge_band_blocks(list(blocks))
+            block = parts.merge_band_blocks(read_blocks(refs))
             priority = np.asarray(numbering.priorities, dtype=np.int64)[numbering.unit_of(block.numbers)]
             pairs, stats = parts.band_pairs(block, priority, _ids_reader(numbering),
                                             self._config.dedup.minhash.hot_bucket_size)
@@ -418,11 +433,12 @@ def _requested(joined) -> tuple[UnitSummary, list[Request], np.ndarray]:
 
 
 class ReadMembers(_DedupStep):
-    """(unit key, {unit, exact outcome, requests}) -> (pair partition, Members) for each request: the rows'
+    """(unit key, {unit, exact outcome, requests}) -> (pair partition, Members as a BlockRef) for each request: the rows'
     signatures and ids read once for all of them, their priority and exact cluster size."""
 
     def __init__(self, work: str):
         super().__init__(work, TIMED)
+        self._work = work
 
     def process(self, element, numbering: Numbering):
         key, joined = element
@@ -437,11 +453,14 @@ class ReadMembers(_DedupStep):
             ids = read_rows(unit.folder, "docs.parquet", "id", rows)
             weight = np.ones(unit.docs, dtype=np.int64)
             weight[exact.survivors] = exact.sizes
+            blocks = []
             for request in requests:
                 at = parts.rows_of(rows, request.rows)
-                yield request.owner, Members(numbering.starts[u] + request.rows,
-                                             np.full(len(at), numbering.priorities[u], dtype=np.int64),
-                                             weight[request.rows], [ids[i] for i in at.tolist()], matrix[at])
+                blocks.append((request.owner, Members(numbering.starts[u] + request.rows,
+                                                      np.full(len(at), numbering.priorities[u], dtype=np.int64),
+                                                      weight[request.rows], [ids[i] for i in at.tolist()],
+                                                      matrix[at])))
+            yield from write_blocks(_blocks_file(self._work, "members", key), blocks)
 
 
 class Estimate(_DedupStep):
@@ -459,7 +478,7 @@ class Estimate(_DedupStep):
         mh = self._config.dedup.minhash
         with self.timed():
             pairs = joined["pairs"][0]
-            members = parts.merge_members(list(joined["members"]))
+            members = parts.merge_members(read_blocks(joined["members"]))
             sure, uncertain = parts.estimate_pairs(pairs, members, mh.threshold, mh.num_perm, mh.exact_check_sigmas)
             members = members._replace(signatures=np.zeros((len(members.numbers), 0), np.uint32))
             yield Edges(sure, _members_of(sure, members))
@@ -479,10 +498,11 @@ def _members_of(pairs: np.ndarray, members: Members) -> Members:
 
 
 class ReadTexts(_DedupStep):
-    """(unit key, {unit, requests}) -> (pair partition, Texts) of the rows each asked for."""
+    """(unit key, {unit, requests}) -> (pair partition, Texts as a BlockRef) of the rows each asked for."""
 
     def __init__(self, work: str):
         super().__init__(work, TIMED)
+        self._work = work
 
     def process(self, element, numbering: Numbering):
         key, joined = element
@@ -492,9 +512,10 @@ class ReadTexts(_DedupStep):
         with self.timed():
             u = numbering.index[key]
             texts = read_rows(unit.folder, "docs.parquet", "text", rows)
-            for request in requests:
-                at = parts.rows_of(rows, request.rows)
-                yield request.owner, Texts(numbering.starts[u] + request.rows, [texts[i] for i in at.tolist()])
+            blocks = [(request.owner, Texts(numbering.starts[u] + request.rows,
+                                            [texts[i] for i in parts.rows_of(rows, request.rows).tolist()]))
+                      for request in requests]
+            yield from write_blocks(_blocks_file(self._work, "texts", key), blocks)
 
 
 class ExactCheck(_DedupStep):
@@ -509,7 +530,7 @@ class ExactCheck(_DedupStep):
         mh = self._config.dedup.minhash
         with self.timed():
             uncertain = joined["pairs"][0]
-            found = list(joined["texts"])
+            found = read_blocks(joined["texts"])
             numbers = np.concatenate([t.numbers for t in found])
             texts = [t for part in found for t in part.texts]
             order = np.argsort(numbers, kind="stable")
