@@ -27,6 +27,7 @@ run verified, under tracemalloc: its bytes per pair.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -181,6 +182,23 @@ class PeakRSS:
                                    "scheduler" if "dask scheduler" in cmd else "other")
 
 
+def peak_steps(folder: Path) -> list[str]:
+    """Per worker process, the step (DoFn) of the first element whose record shows that process's final peak RSS
+    (`max_rss` is the process's high-water mark, so the peak came during that element or just before it)."""
+    by_pid: dict[str, list[tuple[float, int, str]]] = {}
+    for path in folder.glob("*.jsonl"):
+        fn, pid = path.name.split("-")[:2]
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            by_pid.setdefault(pid, []).append((record["end"], record["max_rss"], fn))
+    found = []
+    for pid, records in sorted(by_pid.items()):
+        peak = max(r[1] for r in records)
+        end, rss, fn = min(r for r in records if r[1] == peak)
+        found.append(f"{fn} ({rss / 1e9:.2f} GB)")
+    return found
+
+
 def resolve_bytes_per_pair(pairs: int, rng: np.random.Generator) -> tuple[float, float]:
     """(peak bytes per pair, seconds) of parts.resolve over `pairs` random pairs among 1.5x as many members."""
     nodes = np.unique(rng.integers(0, 10**9, size=max(2, int(pairs * 1.5))))
@@ -285,6 +303,7 @@ def main() -> None:
     held = "the local runner's shuffle" if args.runner == "local" else "the graph; the workers hold the data"
     print(f"peak RSS: driver {driver / 1e9:.2f} GB ({held}); workers "
           + ", ".join(f"{w / 1e9:.2f}" for w in workers) + " GB")
+    print("each worker's peak was reached in: " + ", ".join(peak_steps(work / "timings" / "Deduplicate")))
     if args.runner == "dask":
         spilled = sum(f.stat().st_size for f in (root / "dask-space").rglob("*") if f.is_file())
         print(f"dask: {args.workers} workers, --memory-limit {args.memory_limit}; "

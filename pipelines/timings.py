@@ -14,6 +14,7 @@ that did nothing this run says `reused`.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from contextlib import contextmanager
@@ -84,7 +85,8 @@ class TimedDoFn(beam.DoFn):
 
     def finish_bundle(self):
         if self._records:
-            _write(self._work, self._step, f"bundle-{uuid.uuid4().hex}", self._records)
+            # Named by DoFn and process: which step of a worker raised its peak (`max_rss`) can be read off.
+            _write(self._work, self._step, f"{type(self).__name__}-{os.getpid()}-{uuid.uuid4().hex}", self._records)
             self._records = []
 
 

@@ -136,6 +136,7 @@ def test_partitioned_steps_decide_as_the_reference_at_any_partition_size(tmp_pat
         assert got_counts == want_counts, partition_docs
         for table in (work / "dedup").glob("*.parquet"):
             assert pq.read_schema(table).equals(DECISIONS_SCHEMA)
+        assert not (work / "dedup" / "_blocks").exists()      # what the shuffles referred to is gone
 
 
 def test_exact_dedup_off_and_near_dedup_off_decide_as_the_reference(tmp_path):

@@ -5,8 +5,9 @@ Documents are numbered globally (units in key order, rows in order). Each unit s
 its own documents that fall there (GroupByKey on the partition); what a partition decides goes back to the units
 (GroupByKey on the unit). Text never travels: a step that needs a few documents' signatures, ids or texts sends
 their numbers to their units, which read those rows and send them back. What grows with the corpus (key blocks,
-band hashes, members' signatures, texts) goes through files in `<work>/dedup/_blocks/` (`pipelines.blocks`): the
-shuffles carry references, so no runner holds a step's whole output in memory. Finish deletes the files.
+band hashes, members' signatures, texts, every outcome) goes through files in `<work>/dedup/_blocks/`
+(`pipelines.blocks`): the shuffles carry references, so no runner holds what waits between steps in memory (the
+20M bench on Dask). Finish deletes the files.
 
   Number         every unit's first document number, the partition count, the step's fingerprint (one record)
   ExactKeys      per unit: digests, priorities, ids -> digest ranges
@@ -39,7 +40,7 @@ from apache_beam.io.filesystems import FileSystems
 from corpus.config import Config
 from corpus.dedup import partitioned as parts
 from corpus.dedup.decide import LARGEST_CLUSTERS, banding_for, digest_partition
-from corpus.dedup.partitioned import BandBlock, Edges, HopBlock, KeyBlock, Members, PairCounts, UnitOutcome
+from corpus.dedup.partitioned import BandBlock, Edges, HopBlock, KeyBlock, Members, PairCounts
 from corpus.intermediate import DECISIONS_SCHEMA, SHORT_KEY, SIGNATURE_KEY
 from corpus.stats import merge_counts
 from pipelines.blocks import read_blocks, write_blocks
@@ -298,20 +299,19 @@ class ExactKeys(_DedupStep):
 
 class DecideGroups(_DedupStep):
     """(range, its KeyBlocks' refs) -> (unit key, UnitOutcome) per unit it decided about, and tagged "hop": the
-    removals keyed by the hop range of the survivor (stage 7) or of the removed document (stage 8)."""
+    removals keyed by the hop range of the survivor (stage 7) or of the removed document (stage 8); as BlockRefs."""
 
     def __init__(self, work: str, kind: str):
         super().__init__(work, TIMED)
-        self._kind = kind
+        self._work, self._kind = work, kind
 
     def process(self, element, numbering: Numbering):
         # element: (range, its KeyBlocks' refs). Not annotated: Beam would check it against what GroupByKey gives.
         p, refs = element
         with self.timed():
             outcome = parts.group_duplicates(parts.merge_blocks(read_blocks(refs)))
-            for u, piece in parts.split_by_unit(outcome, numbering.starts):
-                yield numbering.keys[u], piece
-            yield from _hop_blocks(outcome, numbering, near=self._kind != "exact")
+            yield from _outcome_refs(_blocks_file(self._work, f"{self._kind}-decided", str(p)), outcome, numbering,
+                                     near=self._kind != "exact")
 
 
 def _unit_to_decide(joined, numbering: Numbering) -> UnitSummary | None:
@@ -321,15 +321,26 @@ def _unit_to_decide(joined, numbering: Numbering) -> UnitSummary | None:
     return joined["unit"][0]
 
 
-def _hop_blocks(outcome: parts.Outcome, numbering: Numbering, near: bool):
-    """An outcome's removals for the hop join: stage 7's by their survivor's range, stage 8's by their own."""
+def _outcome_refs(path: str, outcome: parts.Outcome, numbering: Numbering, near: bool):
+    """An outcome, written to `path`: (unit key, BlockRef of its UnitOutcome) per unit, and tagged "hop" (hop range,
+    BlockRef of a HopBlock): stage 7's removals by their survivor's range, stage 8's by their own."""
+    pieces = [(numbering.keys[u], piece) for u, piece in parts.split_by_unit(outcome, numbering.starts)]
     on = outcome.removed if near else outcome.target
     ranges = parts.number_partition(on, numbering.n, numbering.partitions)
+    hops = []
     for h in np.unique(ranges).tolist():
         at = np.flatnonzero(ranges == h)
-        yield beam.pvalue.TaggedOutput("hop", (h, HopBlock(
-            outcome.removed[at], outcome.target[at],
-            [outcome.target_ids[i] for i in at.tolist()] if near else [], near)))
+        hops.append((h, HopBlock(outcome.removed[at], outcome.target[at],
+                                 [outcome.target_ids[i] for i in at.tolist()] if near else [], near)))
+    refs = write_blocks(path, pieces + hops)
+    yield from refs[:len(pieces)]
+    for ref in refs[len(pieces):]:
+        yield beam.pvalue.TaggedOutput("hop", ref)
+
+
+def _exact_of(joined) -> parts.UnitOutcome:
+    """A unit's stage 7 outcome in a join by unit key (read from its block), or nothing removed."""
+    return read_blocks(joined["exact"])[0] if joined["exact"] else parts.NOTHING
 
 
 class NearKeys(_DedupStep):
@@ -346,8 +357,8 @@ class NearKeys(_DedupStep):
         unit = _unit_to_decide(joined, numbering)
         if unit is None:
             return
-        exact = parts.merge_unit_outcomes(list(joined["exact"]))
-        yield key, exact
+        exact = parts.merge_unit_outcomes(read_blocks(joined["exact"]))
+        yield from write_blocks(_blocks_file(self._work, "unit-exact", key), [(key, exact)])
         mh = self._config.dedup.minhash
         if not mh.enabled:
             return
@@ -445,7 +456,7 @@ class ReadMembers(_DedupStep):
         if not joined["requests"]:
             return
         unit, requests, rows = _requested(joined)
-        exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
+        exact = _exact_of(joined)
         with self.timed():
             u = numbering.index[key]
             signatures = read_rows(unit.folder, "keys.parquet", "signature", rows)
@@ -546,6 +557,7 @@ class Resolve(_DedupStep):
 
     def __init__(self, work: str):
         super().__init__(work, TIMED)
+        self._work = work
 
     def process(self, edges, numbering: Numbering):
         # edges: every pair partition's Edges, in any order (resolve's decisions do not depend on it).
@@ -553,9 +565,7 @@ class Resolve(_DedupStep):
             return
         with self.timed():
             outcome = parts.resolve(list(edges))
-            for u, piece in parts.split_by_unit(outcome, numbering.starts):
-                yield numbering.keys[u], piece
-            yield from _hop_blocks(outcome, numbering, near=True)
+            yield from _outcome_refs(_blocks_file(self._work, "resolved", "all"), outcome, numbering, near=True)
 
 
 class Hop(beam.DoFn):
@@ -564,7 +574,7 @@ class Hop(beam.DoFn):
 
     def process(self, element, numbering: Numbering):
         _, blocks = element
-        docs, names = parts.hops(list(blocks))
+        docs, names = parts.hops(read_blocks(blocks))
         if not len(docs):
             return
         units = numbering.unit_of(docs)
@@ -587,8 +597,8 @@ class DecideUnit(_DedupStep):
         if unit is None:
             return
         with self.timed() as took:
-            exact = joined["exact"][0] if joined["exact"] else parts.NOTHING
-            near = parts.merge_unit_outcomes(list(joined["near"]))
+            exact = _exact_of(joined)
+            near = parts.merge_unit_outcomes(read_blocks(joined["near"]))
             hops = list(joined["hop"])
             hop = (np.concatenate([h.rows for h in hops] or [np.zeros(0, np.int64)]),
                    [name for h in hops for name in h.names])
