@@ -183,19 +183,19 @@ class PeakRSS:
 
 
 def peak_steps(folder: Path) -> list[str]:
-    """Per worker process, the step (DoFn) of the first element whose record shows that process's final peak RSS
-    (`max_rss` is the process's high-water mark, so the peak came during that element or just before it)."""
-    by_pid: dict[str, list[tuple[float, int, str]]] = {}
+    """Per worker process, the step (DoFn) of the first element whose record shows that process's final peak RSS,
+    and the high-water mark when it began (lower: the element raised it; equal: untimed work before it did)."""
+    by_pid: dict[str, list[tuple[float, int, str, int]]] = {}
     for path in folder.glob("*.jsonl"):
         fn, pid = path.name.split("-")[:2]
         for line in path.read_text().splitlines():
             record = json.loads(line)
-            by_pid.setdefault(pid, []).append((record["end"], record["max_rss"], fn))
+            by_pid.setdefault(pid, []).append((record["end"], record["max_rss"], fn, record["max_rss_before"]))
     found = []
     for pid, records in sorted(by_pid.items()):
         peak = max(r[1] for r in records)
-        end, rss, fn = min(r for r in records if r[1] == peak)
-        found.append(f"{fn} ({rss / 1e9:.2f} GB)")
+        end, rss, fn, before = min(r for r in records if r[1] == peak)
+        found.append(f"{fn} ({before / 1e9:.2f} -> {rss / 1e9:.2f} GB)")
     return found
 
 

@@ -50,10 +50,11 @@ def _max_rss() -> int:
 @contextmanager
 def _measured(into: list[dict[str, Any]]) -> Iterator[Took]:
     took = Took()
-    wall, cpu = time.time(), time.process_time()
+    wall, cpu, rss_before = time.time(), time.process_time(), _max_rss()
     yield took
+    # max_rss_before: whether the element raised the peak itself or found it already there.
     into.append({"start": wall, "end": time.time(), "cpu": time.process_time() - cpu, "docs": took.docs,
-                 "bytes": took.bytes, "max_rss": _max_rss()})
+                 "bytes": took.bytes, "max_rss": _max_rss(), "max_rss_before": rss_before})
 
 
 def _write(work: str, step: str, name: str, records: list[dict[str, Any]]) -> None:

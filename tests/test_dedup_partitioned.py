@@ -160,3 +160,37 @@ def test_a_rerun_reuses_the_decisions_and_gives_the_same_counts(tmp_path):
     again = partitioned(units, config(30), work)
     assert again == first
     assert {p.name: p.stat().st_mtime_ns for p in (work / "dedup").glob("*.parquet")} == written
+
+
+def test_members_of_several_parts_are_each_once_with_their_own_signature():
+    import numpy as np
+
+    from corpus.dedup.partitioned import Members, merge_members
+
+    def part(numbers):
+        numbers = np.asarray(numbers, dtype=np.int64)
+        return Members(numbers, numbers % 3, numbers + 1, [f"id{n}" for n in numbers.tolist()],
+                       (numbers[:, None] * 10 + np.arange(4)).astype(np.uint32))
+
+    merged = merge_members([part([7, 2, 9]), part([4, 2]), part([]), part([11, 7])])
+    assert merged.numbers.tolist() == [2, 4, 7, 9, 11]
+    assert merged.ids == ["id2", "id4", "id7", "id9", "id11"]
+    assert merged.weight.tolist() == [3, 5, 8, 10, 12]
+    assert merged.signatures.tolist() == [[n * 10 + k for k in range(4)] for n in (2, 4, 7, 9, 11)]
+    assert merge_members([]).signatures.shape == (0, 0)
+
+
+def test_pairs_spread_evenly_over_partitions_and_a_pair_always_goes_to_the_same_one():
+    import numpy as np
+
+    from corpus.dedup.partitioned import pair_partition
+
+    rng = np.random.default_rng(0)
+    a, b = np.sort(rng.integers(0, 10**7, size=(2, 200_000)), axis=0)      # first members skew low
+    pairs = np.stack([a, b], axis=1)
+    owners = pair_partition(pairs, 10)
+    assert owners.min() == 0 and owners.max() == 9
+    counts = np.bincount(owners, minlength=10)
+    assert counts.max() < 1.05 * counts.mean()
+    assert (pair_partition(pairs[::-1], 10) == owners[::-1]).all()
+    assert (pair_partition(pairs, 1) == 0).all()

@@ -14,7 +14,7 @@ band hashes, members' signatures, texts, every outcome) goes through files in `<
   DecideExact    per digest range: its duplicate groups (stage 7) -> units; exact removals -> hop ranges
   NearKeys       per unit, with its stage 7 outcome: short keys -> short-key ranges, band hashes -> (band, range)
   DecideShort    per short-key range: its groups (stage 8's short documents) -> units and hop ranges
-  BandPairs      per (band, hash range): candidate pairs -> pair partitions (by their first document)
+  BandPairs      per (band, hash range): candidate pairs -> pair partitions (by a hash of the pair)
   UniquePairs    per pair partition: its distinct pairs; the members' numbers -> their units
   ReadMembers    per unit: those members' signatures, ids, priorities, exact cluster sizes -> pair partitions
   Estimate       per pair partition: sure pairs -> Resolve; uncertain pairs -> text requests to their units
@@ -401,7 +401,7 @@ class NearKeys(_DedupStep):
 
 
 class BandPairs(_DedupStep):
-    """((band, range), its BandBlocks' refs) -> (pair partition, pairs) by each pair's first document; tagged "stats":
+    """((band, range), its BandBlocks' refs) -> (pair partition, pairs) by a hash of each pair; tagged "stats":
     the hot buckets."""
 
     def __init__(self, config: Config, work: str):
@@ -416,7 +416,7 @@ class BandPairs(_DedupStep):
             pairs, stats = parts.band_pairs(block, priority, _ids_reader(numbering),
                                             self._config.dedup.minhash.hot_bucket_size)
             yield beam.pvalue.TaggedOutput("stats", stats)
-            owners = parts.number_partition(pairs[:, 0], numbering.n, numbering.partitions)
+            owners = parts.pair_partition(pairs, numbering.partitions)
             for p in np.unique(owners).tolist():
                 yield p, pairs[owners == p]
 
