@@ -12,14 +12,11 @@ its pairs are sure), and one boilerplate bucket of `--hot` pages in band 0 (a ho
 Every key follows from the number of the document a document copies, so each unit is written on its own and
 copies cross units. Signatures are written for cluster and hot-bucket members only (nobody else's is read).
 
-The local runner's GroupByKey keeps what it shuffles in the driver process, and it hands each worker a whole
-stage's input as one bundle, so both the driver's and the workers' peaks grow with the corpus there (2M -> 6M
-documents: driver 4.4 -> 13.5 GB, workers 2.5 -> 7 GB); on Dataflow the shuffle service holds the data and bundles
-are bounded. `--runner dask` runs the same steps on a Dask cluster started here (`dask scheduler` and `dask worker
---nworkers W --memory-limit M` processes, one bag partition per unit): what waits between steps stays on the
-workers and goes to their disks past Dask's spill threshold (60-70% of M), as a shuffle service would hold it,
-so a worker's peak follows its partitions, not the corpus. Each element's own work is bounded by its partition:
-the timing records carry every worker's peak RSS when an element ends.
+The steps pass their blocks through files in the work directory and the shuffles carry references
+(pipelines/blocks.py), so neither the local runner's driver (which keeps every shuffle) nor a Dask worker holds
+what waits between steps. `--runner dask` runs the same steps on a Dask cluster started here (`dask scheduler` and
+`dask worker --nworkers W --memory-limit M` processes, one bag partition per unit). The timing records carry each
+worker's high-water mark before and after every element: the run says which step reached each worker's peak.
 Last, `resolve` (the one step that sees all verified pairs) runs in this process on as many synthetic pairs as the
 run verified, under tracemalloc: its bytes per pair.
 """
@@ -300,7 +297,7 @@ def main() -> None:
     print(f"partitions: {-(-args.docs // args.partition_docs)} ranges; elements: {took['elements']:,}, "
           f"{took['cpu_s']:.1f} CPU-s in the steps' own work")
     print(f"wall {wall:.1f} s, CPU {cpu_s:.1f} s ({cpu_s / args.docs * 1e6:.1f} CPU-us per document)")
-    held = "the local runner's shuffle" if args.runner == "local" else "the graph; the workers hold the data"
+    held = "the local runner's shuffles, of references" if args.runner == "local" else "the client and its graph"
     print(f"peak RSS: driver {driver / 1e9:.2f} GB ({held}); workers "
           + ", ".join(f"{w / 1e9:.2f}" for w in workers) + " GB")
     print("each worker's peak was reached in: " + ", ".join(peak_steps(work / "timings" / "Deduplicate")))

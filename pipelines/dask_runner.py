@@ -9,8 +9,9 @@
 3. A ParDo with tagged outputs (`.with_outputs`) puts every output in one bag and drops the tags, so each reader of
    one output got all of them. Here a bundle returns (tag, value) pairs and each output reads its own tag.
 
-Not a defect but a cost: its Flatten adds up the inputs' partitions, so every join (a CoGroupByKey is a Flatten)
-multiplied tasks. Here a Flatten keeps as many partitions as its largest input.
+Not defects but costs: its Flatten adds up the inputs' partitions, so every join (a CoGroupByKey is a Flatten)
+multiplied tasks; here a Flatten keeps as many partitions as its largest input. And the graph is computed fused
+(below), so that no list of records waits between two tasks of one bundle.
 
 `python bench/dask_defects.py` reproduces them on Beam's runner in a few lines. Everything else is Beam's: the
 graph translation (`TRANSLATIONS`), the bundle invocation and the result object.
