@@ -54,6 +54,10 @@ from pipelines.workdir import StepFolder, delete_tree, fingerprint, join, write_
 STEP = "dedup"
 TIMED = "Deduplicate"
 BLOCKS = "_blocks"      # `<work>/dedup/_blocks/<kind>/<unit>.bin`: what the shuffles carry references to
+# Pair partitions per range of documents. A pair partition holds the signatures of its pairs' members (1 KB each
+# with 256 slots, up to two a pair), more than the 16-100 B a document other steps hold: at 20M documents (bench)
+# one partition a range made Estimate the step that set every worker's peak.
+PAIR_SPLIT = 4
 
 
 class Numbering(NamedTuple):
@@ -64,7 +68,7 @@ class Numbering(NamedTuple):
     starts: np.ndarray          # (units + 1,) each one's first document number, then the number of documents
     folders: list[str]
     priorities: list[int]       # each unit's source's priority
-    partitions: int             # ranges of digests, of band hashes, of pair and survivor numbers
+    partitions: int             # ranges of digests, of band hashes, of survivor numbers; pairs: PAIR_SPLIT times
     fingerprint: str            # the dedup step's: nothing is done when its decisions are already there
     done: bool
 
@@ -416,7 +420,7 @@ class BandPairs(_DedupStep):
             pairs, stats = parts.band_pairs(block, priority, _ids_reader(numbering),
                                             self._config.dedup.minhash.hot_bucket_size)
             yield beam.pvalue.TaggedOutput("stats", stats)
-            owners = parts.pair_partition(pairs, numbering.partitions)
+            owners = parts.pair_partition(pairs, numbering.partitions * PAIR_SPLIT)
             for p in np.unique(owners).tolist():
                 yield p, pairs[owners == p]
 
